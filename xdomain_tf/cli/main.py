@@ -1,0 +1,52 @@
+"""The `xdomain-tf` command line.
+
+Each sub-command lives in its own module under `xdomain_tf/cli/` and defines
+`add_parser(subparsers)` (flags only, no heavy imports) and `run(args)`. A user error
+(`XDomainError`, a missing file) ends the command with exit code 2 and one line on
+stderr, never a traceback.
+"""
+import argparse
+import importlib
+import os
+import sys
+
+# Sub-command name -> module under xdomain_tf.cli.
+COMMANDS = {
+    "data": "data",
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="xdomain-tf",
+        description="Cross-domain and cross-lingual BERT-style encoders on Keras 3 / TensorFlow.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name, module in COMMANDS.items():
+        importlib.import_module(f"xdomain_tf.cli.{module}").add_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from xdomain_tf.errors import XDomainError
+
+    try:
+        result = args.run(args)
+    except XDomainError as error:
+        print(f"xdomain-tf {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        print(f"xdomain-tf {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"xdomain-tf {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

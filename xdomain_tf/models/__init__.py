@@ -1,0 +1,2 @@
+"""Functional-API model builders."""
+from xdomain_tf.models.encoder_config import EncoderConfig

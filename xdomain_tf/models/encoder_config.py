@@ -1,0 +1,140 @@
+"""Hyperparameters of a BERT-style encoder, named as in a Hugging Face BERT config.json."""
+import dataclasses
+import json
+
+_PRESETS = {
+    "bert_tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2),
+    "bert_mini": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4),
+    "bert_small": dict(num_hidden_layers=4, hidden_size=512, num_attention_heads=8),
+    "bert_medium": dict(num_hidden_layers=8, hidden_size=512, num_attention_heads=8),
+    "bert_base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12),
+    "minilm_l6_h384": dict(
+        num_hidden_layers=6, hidden_size=384, num_attention_heads=12, intermediate_size=1536
+    ),
+}
+_ACTIVATIONS = ("gelu", "gelu_new", "gelu_approximate", "relu", "silu", "swish", "tanh")
+
+
+@dataclasses.dataclass
+class EncoderConfig:
+    """Configuration of a BERT-style encoder.
+
+    Field names follow Hugging Face's `BertConfig`, so a checkpoint's config.json maps
+    onto it one to one (`from_dict` ignores the keys it does not know only when asked).
+
+    Args:
+        vocab_size: size of the WordPiece vocabulary.
+        hidden_size: width of every layer.
+        num_hidden_layers: number of Transformer blocks.
+        num_attention_heads: attention heads; must divide `hidden_size`.
+        intermediate_size: feed-forward width; `4 * hidden_size` when None.
+        max_position_embeddings: the longest sequence the position table holds.
+        type_vocab_size: number of segment ids.
+        hidden_dropout_prob: dropout after embeddings, attention output and feed-forward.
+        attention_probs_dropout_prob: dropout on the attention probabilities.
+        layer_norm_eps: LayerNormalization epsilon.
+        hidden_act: feed-forward activation (`"gelu"` is the exact erf GELU, as BERT).
+        pre_layer_norm: LayerNorm before each sub-layer instead of after (post-LN is BERT).
+
+    Example:
+
+    >>> config = EncoderConfig.preset("bert_tiny", vocab_size=1000)
+    >>> config.intermediate_size
+    512
+    """
+
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = None
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    layer_norm_eps: float = 1e-12
+    hidden_act: str = "gelu"
+    pre_layer_norm: bool = False
+
+    def __post_init__(self):
+        if self.intermediate_size is None:
+            self.intermediate_size = 4 * self.hidden_size
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_position_embeddings",
+            "type_vocab_size",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"EncoderConfig.{name} must be a positive integer, got {value!r}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"EncoderConfig: hidden_size {self.hidden_size} is not divisible by "
+                f"num_attention_heads {self.num_attention_heads}"
+            )
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"EncoderConfig.{name} must be in [0, 1), got {value!r}")
+        if self.hidden_act not in _ACTIVATIONS:
+            raise ValueError(
+                f"EncoderConfig.hidden_act {self.hidden_act!r} is not one of {', '.join(_ACTIVATIONS)}"
+            )
+
+    @property
+    def head_size(self):
+        return self.hidden_size // self.num_attention_heads
+
+    @classmethod
+    def preset_names(cls):
+        """The names `preset` accepts."""
+        return sorted(_PRESETS)
+
+    @classmethod
+    def preset(cls, name, **overrides):
+        """A named preset (BERT miniatures, BERT-base, MiniLM-L6-H384) with overrides.
+
+        Args:
+            name: one of `EncoderConfig.preset_names()`.
+            **overrides: fields to change.
+        """
+        if name not in _PRESETS:
+            raise ValueError(
+                f"Unknown encoder preset {name!r}; known presets: {', '.join(sorted(_PRESETS))}"
+            )
+        return cls.from_dict({**_PRESETS[name], **overrides})
+
+    @classmethod
+    def from_dict(cls, values, ignore_unknown=False):
+        """Builds a config from a dict such as a Hugging Face config.json.
+
+        Args:
+            values: field values.
+            ignore_unknown: skip keys that are not fields (HF configs carry many);
+                otherwise an unknown key is a ValueError.
+        """
+        fields = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - fields)
+        if unknown and not ignore_unknown:
+            raise ValueError(
+                f"Unknown EncoderConfig field(s): {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
+            )
+        return cls(**{key: value for key, value in values.items() if key in fields})
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self, path):
+        """Writes the config as JSON to `path`."""
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.to_dict(), handle, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, path, ignore_unknown=False):
+        """Reads a config written by `to_json` (or a HF config.json with `ignore_unknown`)."""
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_dict(json.load(handle), ignore_unknown=ignore_unknown)
