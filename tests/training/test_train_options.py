@@ -1,0 +1,46 @@
+import argparse
+
+import pytest
+
+from xdomain_tf.cli.training_flags import add_training_flags, options_from_args
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.training.train_options import TrainOptions
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser()
+    add_training_flags(parser, TrainOptions)
+    return options_from_args(TrainOptions, parser.parse_args(argv))
+
+
+def test_flags_override_yaml(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("batch-size: 16\nlearning_rate: 0.002\ntrain: a.jsonl\nadapters: true\ndomain_weights: {news: 2}\n")
+    options = _parse(["--config", str(config), "--batch-size", "8", "--out", "run"])
+    assert options.batch_size == 8
+    assert options.learning_rate == 0.002
+    assert options.train == ["a.jsonl"]
+    assert options.adapters is True
+    assert options.domain_weights == {"news": 2}
+
+
+def test_unknown_yaml_key_is_an_error(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("batch_sise: 16\n")
+    with pytest.raises(XDomainError, match="unknown option.*batch_sise"):
+        _parse(["--config", str(config), "--train", "a", "--out", "r"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--precision", "fp8"], "--precision must be one of fp32, bf16, fp16, got 'fp8'"),
+        (["--batch-size", "0"], "--batch-size must be a positive integer, got 0"),
+        (["--alpha", "1.5"], "--alpha must be in \\[0, 1\\], got 1.5"),
+        (["--adapters", "--lora-rank", "4"], "either --adapters or --lora-rank"),
+        (["--loss-weighting", "static"], "needs domain_weights"),
+    ],
+)
+def test_bad_values_name_the_flag(argv, message):
+    with pytest.raises(XDomainError, match=message):
+        _parse(["--train", "a.jsonl", "--out", "run", *argv])

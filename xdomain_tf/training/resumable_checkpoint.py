@@ -1,0 +1,101 @@
+"""Checkpoints model, optimizer, step and callback state so a killed run can resume."""
+import json
+import os
+import pathlib
+
+import keras
+import tensorflow as tf
+
+from xdomain_tf.utils.atomic import write_json_atomic
+
+STATE_FILE = "state.json"
+
+
+class ResumableCheckpoint(keras.callbacks.Callback):
+    """Saves a resumable training state every `every_n_steps` steps and every epoch.
+
+    The state is a TensorFlow checkpoint of the model and optimizer (whose `iterations`
+    is the global step) plus `state.json`, written atomically after the checkpoint
+    files, holding the step and the state of every callback that has
+    `get_state()`/`set_state()`. A kill at any moment leaves the previous state intact.
+    Nothing is saved once the loss has become non-finite.
+
+    Args:
+        directory: where checkpoints and `state.json` live.
+        every_n_steps: save interval in steps (None: only at epoch ends).
+        stateful_callbacks: callbacks whose `get_state()` is saved and restored.
+        guard: a `TerminateOnNonFinite`; no save happens after it trips.
+        chief: False on non-chief workers of a multi-worker run, which write to a
+            private scratch folder instead.
+        max_to_keep: checkpoints kept on disk.
+
+    Example:
+
+    >>> import tempfile
+    >>> callback = ResumableCheckpoint(tempfile.mkdtemp(), every_n_steps=100)
+    >>> callback.every_n_steps
+    100
+    """
+
+    def __init__(self, directory, every_n_steps=None, stateful_callbacks=(), guard=None, chief=True, max_to_keep=2):
+        super().__init__()
+        self.directory = pathlib.Path(directory)
+        if not chief:
+            self.directory = self.directory.with_name(f".{self.directory.name}-worker-{os.getpid()}")
+        self.every_n_steps = every_n_steps
+        self.stateful_callbacks = list(stateful_callbacks)
+        self.guard = guard
+        self.max_to_keep = max_to_keep
+        self._checkpoint = None
+        self._manager = None
+        self.last_saved_step = None
+
+    def _ensure_manager(self, model):
+        if self._manager is None:
+            if model.optimizer is not None and not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            self._checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+            self._manager = tf.train.CheckpointManager(
+                self._checkpoint, str(self.directory), max_to_keep=self.max_to_keep
+            )
+
+    def restore(self, model):
+        """Restores the saved state into `model` and the callbacks; returns the step (0 if none)."""
+        self._ensure_manager(model)
+        state_path = self.directory / STATE_FILE
+        if not state_path.exists():
+            return 0
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        self._checkpoint.read(str(self.directory / state["checkpoint"])).expect_partial()
+        for callback in self.stateful_callbacks:
+            saved = state["callbacks"].get(type(callback).__name__)
+            if saved is not None:
+                callback.set_state(saved)
+        self.last_saved_step = state["step"]
+        return state["step"]
+
+    def save(self):
+        """Saves the current state now (unless the loss has become non-finite)."""
+        if self.guard is not None and self.guard.tripped:
+            return
+        self._ensure_manager(self.model)
+        step = int(self.model.optimizer.iterations.numpy())
+        if step == self.last_saved_step:
+            return
+        path = self._manager.save(checkpoint_number=step)
+        write_json_atomic(
+            self.directory / STATE_FILE,
+            {
+                "step": step,
+                "checkpoint": os.path.basename(path),
+                "callbacks": {type(c).__name__: c.get_state() for c in self.stateful_callbacks},
+            },
+        )
+        self.last_saved_step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_n_steps and int(self.model.optimizer.iterations.numpy()) % self.every_n_steps == 0:
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
