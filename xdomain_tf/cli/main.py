@@ -13,6 +13,8 @@ import sys
 # Sub-command name -> module under xdomain_tf.cli.
 COMMANDS = {
     "data": "data",
+    "train": "train",
+    "evaluate": "evaluate",
 }
 
 

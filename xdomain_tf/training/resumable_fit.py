@@ -19,6 +19,7 @@ def resumable_fit(
     callbacks=(),
     verbose="auto",
     chief=True,
+    before_epoch=None,
 ):
     """Trains a compiled model for `epochs * steps_per_epoch` steps, resumably.
 
@@ -46,6 +47,8 @@ def resumable_fit(
         callbacks: more Keras callbacks.
         verbose: Keras progress-bar setting.
         chief: False on non-chief multi-worker processes (they checkpoint privately).
+        before_epoch: optional `f(epoch)` called before each epoch (e.g. to change which
+            layers train); training then runs one `fit` call per epoch and retraces.
 
     Returns:
         The global step reached.
@@ -73,10 +76,13 @@ def resumable_fit(
     while step < total_steps and not any(k.stopped for k in keepers):
         epoch = step // steps_per_epoch
         partial = step % steps_per_epoch
+        if before_epoch is not None:
+            before_epoch(epoch)
+            model.train_function = None
         model.fit(
             make_dataset().repeat().skip(step),
             initial_epoch=epoch,
-            epochs=epoch + 1 if partial else epochs,
+            epochs=epoch + 1 if (partial or before_epoch is not None) else epochs,
             steps_per_epoch=steps_per_epoch - partial if partial else steps_per_epoch,
             validation_data=validation_data,
             callbacks=all_callbacks,

@@ -1,0 +1,56 @@
+"""`xdomain-tf evaluate`: per-domain accuracy, macro-F1, per-label scores and confusion matrices."""
+import json
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a trained run on labelled data, per domain",
+        description="Accuracy, macro-F1, per-label precision/recall/F1 and a confusion matrix per domain.",
+    )
+    parser.add_argument("--model", required=True, help="the run directory written by `train`")
+    parser.add_argument("--data", required=True, nargs="+", metavar="FILE", help="labelled data files")
+    parser.add_argument("--json", metavar="OUT.json", help="write the report as JSON")
+    parser.add_argument("--report-dir", metavar="DIR", help="write a confusion-matrix PNG per domain")
+    parser.add_argument(
+        "--baseline", action="store_true",
+        help="also score a TF-IDF + logistic-regression baseline trained on the run's training files",
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    from xdomain_tf.data.readers import read_records
+    from xdomain_tf.evaluation.evaluation_report import evaluation_report, write_report
+    from xdomain_tf.training.classify_records import classify_records, evaluate_rows
+    from xdomain_tf.training.run_directory import RunDirectory
+
+    run_dir = RunDirectory(args.model)
+    model, preprocessor, label_space = run_dir.load_model(), run_dir.load_preprocessor(), run_dir.load_label_space()
+    records = list(read_records(args.data))
+    for record in records:
+        label_space.encode(record)
+    report = evaluation_report(evaluate_rows(classify_records(model, preprocessor, label_space, records, args.batch_size), label_space))
+    if args.baseline:
+        from xdomain_tf.evaluation.tfidf_baseline import TfidfBaseline
+
+        options = run_dir.load_options()
+        baseline = TfidfBaseline().fit(list(read_records(options["train"], options.get("default_domain"))))
+        report["baseline"] = baseline.evaluate(records)
+    write_report(report, json_path=args.json, report_dir=args.report_dir)
+    _print_table(report)
+    return 0
+
+
+def _print_table(report):
+    baseline = report.get("baseline", {}).get("domains", {})
+    header = f"{'domain':<16}{'n':>7}{'accuracy':>10}{'macro_f1':>10}" + (f"{'tfidf_f1':>10}" if baseline else "")
+    print(header)
+    for domain, scores in {**report["domains"], "overall": report["overall"]}.items():
+        line = f"{domain:<16}{scores['n']:>7}{scores['accuracy']:>10.4f}{scores['macro_f1']:>10.4f}"
+        if baseline:
+            other = baseline.get(domain) or (report["baseline"]["overall"] if domain == "overall" else None)
+            line += f"{other['macro_f1']:>10.4f}" if other else ""
+        print(line)
+    print(json.dumps({"overall": report["overall"]}))

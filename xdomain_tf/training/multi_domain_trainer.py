@@ -1,0 +1,127 @@
+"""The training-time wrapper of a multi-domain classifier: loss weighting across domains
+and domain-adversarial training."""
+import keras
+from keras import ops
+from keras.src.losses.loss import scale_loss_for_distribution
+
+from xdomain_tf.layers.gradient_reversal import GradientReversal
+
+ADVERSARY_OUTPUT = "_domain_adversary"
+
+
+class MultiDomainTrainer(keras.Model):
+    """Trains a multi-domain classifier; save `trainer.classifier`, not the trainer.
+
+    The loss is a sum over domains of each domain head's mean cross-entropy over that
+    domain's examples in the batch (examples of other domains carry label -1):
+    - `equal`: weight 1 each;
+    - `static`: `domain_weights[d]` (1 for domains not listed);
+    - `uncertainty`: learned homoscedastic uncertainty (Kendall et al., 2018):
+      `sum_d exp(-s_d) * L_d + s_d` with a trainable log-variance `s_d` per domain
+      (only domains present in the batch contribute).
+    With `adversarial`, a domain classifier on the pooled encoder output (what the heads see), behind a
+    `GradientReversal` layer, adds `adversarial_weight * CE(domain)`; the encoder learns
+    features the domain classifier cannot separate. `DomainAdversarySchedule` ramps the
+    reversal's lambda as Ganin et al. (2016).
+
+    Per-domain losses (`<domain>_loss`), the uncertainty weights and the adversary loss
+    are reported as metrics.
+
+    Args:
+        classifier: a model from `build_multi_domain_classifier` (dict of logits by domain).
+        domains: the domain names, in `domain_id` order.
+        loss_weighting: `equal`, `static` or `uncertainty`.
+        domain_weights: `{domain: weight}` for `static`.
+        adversarial: add the domain-adversarial classifier.
+        adversarial_weight: weight of its loss.
+        **kwargs: passed to `keras.Model`.
+
+    Example:
+
+    >>> import xdomain_tf
+    >>> encoder = xdomain_tf.build_encoder(xdomain_tf.EncoderConfig.preset("bert_tiny", vocab_size=50))
+    >>> classifier = xdomain_tf.build_multi_domain_classifier(encoder, {"a": ["x", "y"], "b": ["u", "v", "w"]})
+    >>> trainer = MultiDomainTrainer(classifier, ["a", "b"], loss_weighting="uncertainty")
+    >>> trainer.compile(optimizer="adam")
+    """
+
+    def __init__(
+        self,
+        classifier,
+        domains,
+        loss_weighting="equal",
+        domain_weights=None,
+        adversarial=False,
+        adversarial_weight=0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.classifier = classifier
+        self.domains = list(domains)
+        self.loss_weighting = loss_weighting
+        self.adversarial = adversarial
+        self.adversarial_weight = adversarial_weight
+        unknown = sorted(set(domain_weights or {}) - set(self.domains))
+        if unknown:
+            from xdomain_tf.errors import XDomainError
+
+            raise XDomainError(f"domain_weights name unknown domain(s) {unknown}; known: {self.domains}")
+        self.static_weights = [float((domain_weights or {}).get(d, 1.0)) for d in self.domains]
+        self.cross_entropy = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=-1, reduction=None
+        )
+        if loss_weighting == "uncertainty":
+            self.log_variances = self.add_weight(
+                name="log_variances", shape=(len(self.domains),), initializer="zeros", trainable=True
+            )
+        if adversarial:
+            # The heads' shared input is the pooled encoder output inside the classifier graph.
+            self.features = keras.Model(
+                classifier.inputs, [classifier.output, classifier.heads[0].input], name="features"
+            )
+            self.reversal = GradientReversal(0.0, name="gradient_reversal")
+            self.domain_classifier = keras.layers.Dense(len(self.domains), dtype="float32", name="domain_classifier")
+        self.domain_loss_trackers = [keras.metrics.Mean(name=f"{d}_loss") for d in self.domains]
+        self.adversary_tracker = keras.metrics.Mean(name="adversary_loss") if adversarial else None
+
+    def call(self, inputs, training=False):
+        if not self.adversarial:
+            return self.classifier(inputs, training=training)
+        logits, pooled = self.features(inputs, training=training)
+        domain_logits = self.domain_classifier(self.reversal(pooled))
+        return {**logits, ADVERSARY_OUTPUT: domain_logits}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        total = 0.0
+        for index, domain in enumerate(self.domains):
+            labels = ops.cast(y[domain], "int32")
+            mask = ops.cast(ops.not_equal(labels, -1), "float32")
+            count = ops.sum(mask)
+            per_example = self.cross_entropy(ops.maximum(labels, 0), y_pred[domain]) * mask
+            domain_loss = ops.sum(per_example) / ops.maximum(count, 1.0)
+            self.domain_loss_trackers[index].update_state(domain_loss, sample_weight=count)
+            if self.loss_weighting == "uncertainty":
+                present = ops.cast(count > 0, "float32")
+                log_variance = self.log_variances[index]
+                total = total + present * (ops.exp(-log_variance) * domain_loss + log_variance)
+            else:
+                total = total + self.static_weights[index] * domain_loss
+        if self.adversarial:
+            domain_ids = ops.cast(x["domain_id"], "int32")
+            adversary = ops.mean(
+                keras.losses.sparse_categorical_crossentropy(domain_ids, y_pred[ADVERSARY_OUTPUT], from_logits=True)
+            )
+            self.adversary_tracker.update_state(adversary)
+            total = total + self.adversarial_weight * adversary
+        return scale_loss_for_distribution(total)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        logits = {d: y_pred[d] for d in self.domains}
+        return super().compute_metrics(x, y, logits, sample_weight)
+
+    def uncertainty_weights(self):
+        """`{domain: exp(-s_d)}`, the learned loss weights (uncertainty weighting only)."""
+        if self.loss_weighting != "uncertainty":
+            return {d: w for d, w in zip(self.domains, self.static_weights)}
+        values = ops.convert_to_numpy(ops.exp(-self.log_variances))
+        return {d: float(v) for d, v in zip(self.domains, values)}

@@ -1,0 +1,196 @@
+"""`train_classifier`: the Python API behind `xdomain-tf train`."""
+import math
+
+import keras
+import numpy as np
+
+from xdomain_tf.data.label_space import LabelSpace
+from xdomain_tf.data.pipeline import make_dataset
+from xdomain_tf.data.readers import read_records
+from xdomain_tf.training.best_model_keeper import BestModelKeeper
+from xdomain_tf.training.domain_adversary_schedule import DomainAdversarySchedule
+from xdomain_tf.training.gradual_unfreezing import apply_unfreezing
+from xdomain_tf.training.layerwise_adamw import LayerwiseAdamW
+from xdomain_tf.training.mean_of_domains import MeanOfDomains
+from xdomain_tf.training.metrics_history import MetricsHistory
+from xdomain_tf.training.multi_domain_trainer import MultiDomainTrainer
+from xdomain_tf.training.precision import jit_compile_setting, set_precision
+from xdomain_tf.training.prepare_encoder import prepare_encoder
+from xdomain_tf.training.resumable_fit import resumable_fit
+from xdomain_tf.training.run_directory import RunDirectory
+from xdomain_tf.training.strategy import is_chief, strategy
+from xdomain_tf.training.warmup_linear_decay import WarmupLinearDecay
+
+
+def train_classifier(options, log=print):
+    """Trains a multi-domain classifier and writes its run directory.
+
+    Domains and label sets come from the training data. Running the same call again after
+    an interruption resumes from the last checkpoint in `options.out`.
+
+    Args:
+        options: a `TrainOptions`.
+        log: where progress lines go.
+
+    Returns:
+        A dict summary: run directory, steps, trainable and total parameters, best
+        validation score, per-domain validation metrics of the last epoch.
+
+    Example:
+
+    >>> from xdomain_tf.training.train_options import TrainOptions
+    >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/demo"))  # doctest: +SKIP
+    """
+    run = RunDirectory(options.out)
+    set_precision(options.precision)
+    distribution = strategy(options.strategy)
+    chief = is_chief(distribution)
+    keras.utils.set_random_seed(options.seed)
+
+    label_space = _label_space(run, options)
+    log(f"domains: {', '.join(f'{d} ({len(label_space.labels(d))} labels)' for d in label_space.domains)}")
+    with distribution.scope():
+        prepared = prepare_encoder(
+            options.init,
+            run,
+            texts=lambda: (r["text"] for r in read_records(options.train, options.default_domain, on_error="skip")),
+            vocab_size=options.vocab_size,
+            seq_len=options.seq_len,
+            num_adapters=label_space.num_domains if options.adapters else 0,
+            adapter_reduction_factor=options.adapter_reduction,
+            lora_rank=options.lora_rank,
+            log=log,
+        )
+        encoder, preprocessor = prepared.encoder, prepared.preprocessor
+        from xdomain_tf.models import MaskedSparseCategoricalAccuracy, build_multi_domain_classifier
+
+        freeze = "base" if (options.adapters or options.lora_rank) else bool(options.freeze_encoder)
+        classifier = build_multi_domain_classifier(
+            encoder,
+            {d: list(label_space.labels(d)) for d in label_space.domains},
+            dropout=options.dropout,
+            freeze_encoder=freeze,
+            pooling=options.pooling,
+        )
+        trainer = MultiDomainTrainer(
+            classifier,
+            label_space.domains,
+            loss_weighting=options.loss_weighting,
+            domain_weights=options.domain_weights,
+            adversarial=options.adversarial,
+            adversarial_weight=options.adversarial_weight,
+        )
+
+        steps_per_epoch, total_steps = _steps(options, label_space)
+        learning_rate = options.learning_rate or (5e-5 if prepared.pretrained else 1e-3)
+        optimizer = LayerwiseAdamW(
+            WarmupLinearDecay(learning_rate, total_steps, int(options.warmup_ratio * total_steps)),
+            layerwise_decay=options.layerwise_decay,
+            num_layers=prepared.config.num_hidden_layers,
+            weight_decay=options.weight_decay,
+        )
+        trainer.compile(
+            optimizer=optimizer,
+            metrics={d: [MaskedSparseCategoricalAccuracy(name="accuracy")] for d in label_space.domains},
+            jit_compile=jit_compile_setting(options.jit_compile),
+        )
+        trainer(_dummy_batch(label_space), training=False)
+        if options.unfreeze == "gradual":
+            optimizer.build(trainer.trainable_variables)
+            apply_unfreezing(encoder, 0)
+    trainable, total = _count(trainer.trainable_weights), _count(trainer.weights)
+    log(f"parameters: {total:,} total, {trainable:,} trainable ({100 * trainable / total:.2f}%)")
+
+    def train_data():
+        return make_dataset(
+            options.train, preprocessor, label_space, options.batch_size, training=True,
+            alpha=options.alpha, seed=options.seed, default_domain=options.default_domain, on_error=options.on_error,
+        )
+
+    valid_data = None
+    if options.valid:
+        valid_data = make_dataset(
+            options.valid, preprocessor, label_space, options.batch_size, training=False,
+            default_domain=options.default_domain, on_error=options.on_error,
+        )
+    callbacks = [MeanOfDomains(label_space.domains), MetricsHistory(run.history_path if chief else None, options.batch_size)]
+    monitor = "val_mean_accuracy" if valid_data is not None else "mean_accuracy"
+    keeper = BestModelKeeper(monitor, patience=options.patience, weights_path=run.best_weights_path if chief else None)
+    callbacks.append(keeper)
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(str(run.tensorboard_dir), update_freq="epoch"))
+    if options.adversarial:
+        callbacks.append(DomainAdversarySchedule(trainer.reversal, total_steps))
+    before_epoch = (lambda epoch: log(f"epoch {epoch + 1}: {apply_unfreezing(encoder, epoch)} encoder block(s) training")) if (
+        options.unfreeze == "gradual"
+    ) else None
+
+    step = resumable_fit(
+        trainer,
+        train_data,
+        epochs=total_steps // steps_per_epoch,
+        steps_per_epoch=steps_per_epoch,
+        checkpoint_dir=run.checkpoint_dir,
+        validation_data=valid_data,
+        checkpoint_every=options.checkpoint_every,
+        callbacks=callbacks,
+        verbose=options.verbose,
+        chief=chief,
+        before_epoch=before_epoch,
+    )
+    if keeper.best_epoch is not None and run.best_weights_path.exists():
+        trainer.load_weights(run.best_weights_path)
+        log(f"kept the best epoch ({keeper.best_epoch}, {monitor} {keeper.best:.4f})")
+    encoder.trainable = True
+    summary = {
+        "run_dir": str(run.path),
+        "steps": step,
+        "parameters": total,
+        "trainable_parameters": trainable,
+        "best_epoch": keeper.best_epoch,
+        "best": {monitor: keeper.best},
+        "loss_weights": trainer.uncertainty_weights(),
+    }
+    if chief:
+        run.save(
+            kind="classifier",
+            model=classifier,
+            encoder=encoder,
+            encoder_config=prepared.config,
+            preprocessor=preprocessor,
+            options=options.to_dict(),
+            label_space=label_space,
+            extra={"summary": summary},
+        )
+        log(f"wrote {run.path}")
+    return summary
+
+
+def _label_space(run, options):
+    if run.label_space_path.exists():
+        return LabelSpace.from_json(run.label_space_path)
+    records = read_records(options.train, options.default_domain, on_error=options.on_error)
+    label_space = LabelSpace.from_records(records)
+    run.path.mkdir(parents=True, exist_ok=True)
+    label_space.to_json(run.label_space_path)
+    return label_space
+
+
+def _steps(options, label_space):
+    """Steps per epoch (one pass over the training examples) and total steps."""
+    count = sum(1 for _ in read_records(options.train, options.default_domain, on_error="skip"))
+    per_epoch = max(1, math.ceil(count / options.batch_size))
+    if options.steps:
+        epochs = max(1, min(options.epochs, options.steps))
+        per_epoch = max(1, math.ceil(options.steps / epochs))
+        return per_epoch, per_epoch * epochs
+    return per_epoch, per_epoch * options.epochs
+
+
+def _dummy_batch(label_space):
+    ids = np.zeros((1, 8), "int32")
+    return {"token_ids": ids, "segment_ids": ids, "padding_mask": np.ones_like(ids), "domain_id": np.zeros((1,), "int32")}
+
+
+def _count(weights):
+    return int(sum(np.prod(w.shape) for w in weights))
