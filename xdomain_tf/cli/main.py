@@ -15,6 +15,11 @@ COMMANDS = {
     "data": "data",
     "train": "train",
     "evaluate": "evaluate",
+    "pretrain": "pretrain",
+    "pretrain-eval": "pretrain_eval",
+    "transfer": "transfer",
+    "export": "export",
+    "predict": "predict",
 }
 
 

@@ -47,7 +47,12 @@ class MetricsHistory(keras.callbacks.Callback):
         entry = {"epoch": epoch + 1, "step": step, "seconds": round(seconds, 3)}
         if self.batch_size and seconds > 0:
             entry["examples_per_second"] = round((step - self._start_step) * self.batch_size / seconds, 2)
+            if logs is not None:
+                logs["examples_per_second"] = entry["examples_per_second"]  # for TensorBoard after us
         entry.update({key: float(np.asarray(value)) for key, value in (logs or {}).items()})
+        learning_rate = getattr(self.model.optimizer, "learning_rate", None)
+        if learning_rate is not None:
+            entry["learning_rate"] = float(np.asarray(learning_rate))
         self.epochs = [e for e in self.epochs if e["epoch"] != epoch + 1] + [entry]
         if self.path is not None:
             write_json_atomic(self.path, {"epochs": self.epochs})

@@ -5,11 +5,12 @@ from keras import ops
 from keras.src.losses.loss import scale_loss_for_distribution
 
 from xdomain_tf.layers.gradient_reversal import GradientReversal
+from xdomain_tf.training.local_symbolic_build import LocalSymbolicBuild
 
 ADVERSARY_OUTPUT = "_domain_adversary"
 
 
-class MultiDomainTrainer(keras.Model):
+class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
     """Trains a multi-domain classifier; save `trainer.classifier`, not the trainer.
 
     The loss is a sum over domains of each domain head's mean cross-entropy over that

@@ -55,7 +55,9 @@ def prepare_encoder(
         log: where progress lines go.
     """
     from xdomain_tf.models import build_encoder
-    from xdomain_tf.text import Preprocessor, WordPieceTokenizer, train_wordpiece_vocabulary
+    from xdomain_tf.text.preprocessor import Preprocessor
+    from xdomain_tf.text.train_wordpiece_vocabulary import train_wordpiece_vocabulary
+    from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 
     options = dict(
         num_adapters=num_adapters, adapter_reduction_factor=adapter_reduction_factor, lora_rank=lora_rank, causal=causal

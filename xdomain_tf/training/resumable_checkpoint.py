@@ -2,6 +2,8 @@
 import json
 import os
 import pathlib
+import shutil
+import tempfile
 
 import keras
 import tensorflow as tf
@@ -25,8 +27,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         every_n_steps: save interval in steps (None: only at epoch ends).
         stateful_callbacks: callbacks whose `get_state()` is saved and restored.
         guard: a `TerminateOnNonFinite`; no save happens after it trips.
-        chief: False on non-chief workers of a multi-worker run, which write to a
-            private scratch folder instead.
+        chief: False on non-chief workers of a multi-worker run: they restore from
+            `directory` like the chief but write to a private scratch folder.
         max_to_keep: checkpoints kept on disk.
 
     Example:
@@ -40,8 +42,10 @@ class ResumableCheckpoint(keras.callbacks.Callback):
     def __init__(self, directory, every_n_steps=None, stateful_callbacks=(), guard=None, chief=True, max_to_keep=2):
         super().__init__()
         self.directory = pathlib.Path(directory)
+        # Every worker restores from `directory`; only the chief writes there.
+        self.write_directory = self.directory
         if not chief:
-            self.directory = self.directory.with_name(f".{self.directory.name}-worker-{os.getpid()}")
+            self.write_directory = pathlib.Path(tempfile.mkdtemp(prefix="xdomain-tf-worker-checkpoints-"))
         self.every_n_steps = every_n_steps
         self.stateful_callbacks = list(stateful_callbacks)
         self.guard = guard
@@ -56,7 +60,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
                 model.optimizer.build(model.trainable_variables)
             self._checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
             self._manager = tf.train.CheckpointManager(
-                self._checkpoint, str(self.directory), max_to_keep=self.max_to_keep
+                self._checkpoint, str(self.write_directory), max_to_keep=self.max_to_keep
             )
 
     def restore(self, model):
@@ -84,7 +88,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             return
         path = self._manager.save(checkpoint_number=step)
         write_json_atomic(
-            self.directory / STATE_FILE,
+            self.write_directory / STATE_FILE,
             {
                 "step": step,
                 "checkpoint": os.path.basename(path),
@@ -99,3 +103,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.save()
+
+    def on_train_end(self, logs=None):
+        if self.write_directory != self.directory:
+            shutil.rmtree(self.write_directory, ignore_errors=True)

@@ -20,6 +20,7 @@ def resumable_fit(
     verbose="auto",
     chief=True,
     before_epoch=None,
+    log=None,
 ):
     """Trains a compiled model for `epochs * steps_per_epoch` steps, resumably.
 
@@ -49,6 +50,7 @@ def resumable_fit(
         chief: False on non-chief multi-worker processes (they checkpoint privately).
         before_epoch: optional `f(epoch)` called before each epoch (e.g. to change which
             layers train); training then runs one `fit` call per epoch and retraces.
+        log: optional `f(message)` told when training resumes.
 
     Returns:
         The global step reached.
@@ -70,6 +72,8 @@ def resumable_fit(
     )
     make_dataset = train_dataset if callable(train_dataset) else (lambda: train_dataset)
     step = checkpointer.restore(model)
+    if step and log is not None:
+        log(f"resuming from the checkpoint at step {step} in {checkpointer.directory}")
     total_steps = epochs * steps_per_epoch
     keepers = [c for c in callbacks if isinstance(c, BestModelKeeper)]
     all_callbacks = [guard, *callbacks, checkpointer]

@@ -113,14 +113,20 @@ class RunDirectory:
         """The trained Keras model, loaded with `safe_mode=True`."""
         import keras
 
+        from xdomain_tf.utils.serializables import register_serializables
+
         self.run_info()
+        register_serializables()
         return keras.saving.load_model(self.model_path, safe_mode=True)
 
     def load_preprocessor(self):
         """The Preprocessor (with its tokenizer) the run trained with."""
         import keras
 
+        from xdomain_tf.utils.serializables import register_serializables
+
         self.run_info()
+        register_serializables()
         config = json.loads(self.preprocessor_path.read_text(encoding="utf-8"))
         return keras.saving.deserialize_keras_object(config, safe_mode=True)
 

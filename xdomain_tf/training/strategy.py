@@ -42,6 +42,9 @@ def strategy(kind="auto", tpu=None, device=None):
     if kind == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise XDomainError("strategy multi_worker needs TF_CONFIG describing the cluster and this task")
+        from xdomain_tf.training.keras_multi_worker_patch import patch_keras_multi_worker_reduce
+
+        patch_keras_multi_worker_reduce()
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tpu_strategy(tpu)
 

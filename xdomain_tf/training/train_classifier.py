@@ -1,5 +1,7 @@
 """`train_classifier`: the Python API behind `xdomain-tf train`."""
 import math
+import shutil
+import tempfile
 
 import keras
 import numpy as np
@@ -41,10 +43,19 @@ def train_classifier(options, log=print):
     >>> from xdomain_tf.training.train_options import TrainOptions
     >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/demo"))  # doctest: +SKIP
     """
-    run = RunDirectory(options.out)
     set_precision(options.precision)
     distribution = strategy(options.strategy)
     chief = is_chief(distribution)
+    # Non-chief workers of a multi-worker run write into a scratch folder, never the run directory.
+    run = RunDirectory(options.out if chief else tempfile.mkdtemp(prefix="xdomain-tf-worker-"))
+    try:
+        return _train(options, run, distribution, chief, log)
+    finally:
+        if not chief:
+            shutil.rmtree(run.path, ignore_errors=True)
+
+
+def _train(options, run, distribution, chief, log):
     keras.utils.set_random_seed(options.seed)
 
     label_space = _label_space(run, options)
@@ -95,27 +106,31 @@ def train_classifier(options, log=print):
             jit_compile=jit_compile_setting(options.jit_compile),
         )
         trainer(_dummy_batch(label_space), training=False)
+        # Built here, in the strategy scope, over every variable that may ever train.
+        optimizer.build(trainer.trainable_variables)
         if options.unfreeze == "gradual":
-            optimizer.build(trainer.trainable_variables)
             apply_unfreezing(encoder, 0)
     trainable, total = _count(trainer.trainable_weights), _count(trainer.weights)
     log(f"parameters: {total:,} total, {trainable:,} trainable ({100 * trainable / total:.2f}%)")
 
+    # Replicas must see batches of one width; length bucketing is for single-replica runs.
+    bucketing = distribution.num_replicas_in_sync == 1
+
     def train_data():
         return make_dataset(
-            options.train, preprocessor, label_space, options.batch_size, training=True,
+            options.train, preprocessor, label_space, options.batch_size, training=True, bucketing=bucketing,
             alpha=options.alpha, seed=options.seed, default_domain=options.default_domain, on_error=options.on_error,
         )
 
     valid_data = None
     if options.valid:
         valid_data = make_dataset(
-            options.valid, preprocessor, label_space, options.batch_size, training=False,
+            options.valid, preprocessor, label_space, options.batch_size, training=False, bucketing=bucketing,
             default_domain=options.default_domain, on_error=options.on_error,
         )
-    callbacks = [MeanOfDomains(label_space.domains), MetricsHistory(run.history_path if chief else None, options.batch_size)]
+    callbacks = [MeanOfDomains(label_space.domains), MetricsHistory(run.history_path, options.batch_size)]
     monitor = "val_mean_accuracy" if valid_data is not None else "mean_accuracy"
-    keeper = BestModelKeeper(monitor, patience=options.patience, weights_path=run.best_weights_path if chief else None)
+    keeper = BestModelKeeper(monitor, patience=options.patience, weights_path=run.best_weights_path)
     callbacks.append(keeper)
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(str(run.tensorboard_dir), update_freq="epoch"))
@@ -130,13 +145,14 @@ def train_classifier(options, log=print):
         train_data,
         epochs=total_steps // steps_per_epoch,
         steps_per_epoch=steps_per_epoch,
-        checkpoint_dir=run.checkpoint_dir,
+        checkpoint_dir=RunDirectory(options.out).checkpoint_dir,
         validation_data=valid_data,
+        chief=chief,
         checkpoint_every=options.checkpoint_every,
         callbacks=callbacks,
         verbose=options.verbose,
-        chief=chief,
         before_epoch=before_epoch,
+        log=log,
     )
     if keeper.best_epoch is not None and run.best_weights_path.exists():
         trainer.load_weights(run.best_weights_path)
@@ -151,7 +167,7 @@ def train_classifier(options, log=print):
         "best": {monitor: keeper.best},
         "loss_weights": trainer.uncertainty_weights(),
     }
-    if chief:
+    if chief:  # the scratch folder of other workers is deleted anyway
         run.save(
             kind="classifier",
             model=classifier,

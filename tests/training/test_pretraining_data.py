@@ -1,0 +1,77 @@
+import collections
+
+import numpy as np
+
+from pretraining_fixtures import VOCABULARY, write_corpus, write_pairs
+from xdomain_tf.text.preprocessor import Preprocessor
+from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
+from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
+from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
+from xdomain_tf.training.token_masker import TokenMasker
+
+TOKENIZER = WordPieceTokenizer(VOCABULARY)
+PREPROCESSOR = Preprocessor(TOKENIZER, sequence_length=24)
+MASKER = TokenMasker.from_tokenizer(TOKENIZER, mask_rate=0.2, max_predictions=4)
+
+
+def _numpy(batch):
+    return {key: value.numpy() for key, value in batch.items()}
+
+
+def test_evaluation_masks_are_the_same_for_every_build(tmp_path):
+    corpus = PretrainingCorpus.from_files([write_corpus(tmp_path / "c.jsonl", count=40)])
+    first = [_numpy(b) for b in masked_lm_dataset(corpus, PREPROCESSOR, MASKER, 8, ["pets", "tech"], training=False, mask_seed=3)]
+    again = [_numpy(b) for b in masked_lm_dataset(corpus, PREPROCESSOR, MASKER, 8, ["pets", "tech"], training=False, mask_seed=3)]
+    other = [_numpy(b) for b in masked_lm_dataset(corpus, PREPROCESSOR, MASKER, 8, ["pets", "tech"], training=False, mask_seed=4)]
+    assert sum(len(b["domain_id"]) for b in first) == 40
+    for a, b in zip(first, again):
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    assert any(not np.array_equal(a["mask_positions"], c["mask_positions"]) for a, c in zip(first, other))
+    batch = first[0]
+    assert batch["mask_positions"].shape == (8, 4) and batch["mask_weights"].dtype == np.float32
+
+
+def test_training_stream_is_reproducible_and_temperature_sampled(tmp_path):
+    # 90 pets texts, 10 tech texts: alpha=1 draws ~90% pets, alpha=0 ~50%.
+    records = [{"text": f"the cat eats fish {i}", "domain": "pets"} for i in range(90)]
+    records += [{"text": f"the phone runs linux {i}", "domain": "tech"} for i in range(10)]
+    corpus = PretrainingCorpus.from_records(records)
+    shares = {}
+    for alpha in (1.0, 0.0):
+        stream = masked_lm_dataset(corpus, PREPROCESSOR, MASKER, 10, ["pets", "tech"], alpha=alpha, seed=1).take(40)
+        counts = collections.Counter(np.concatenate([b["domain_id"].numpy() for b in stream]).tolist())
+        shares[alpha] = counts[0] / sum(counts.values())
+    assert 0.85 < shares[1.0] < 0.95 and 0.4 < shares[0.0] < 0.6
+    a = [_numpy(b) for b in masked_lm_dataset(corpus, PREPROCESSOR, MASKER, 10, ["pets", "tech"], seed=2).take(15)]
+    b = [_numpy(b) for b in masked_lm_dataset(corpus, PREPROCESSOR, MASKER, 10, ["pets", "tech"], seed=2).take(15)]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x["token_ids"], y["token_ids"])
+        np.testing.assert_array_equal(x["mask_positions"], y["mask_positions"])
+
+
+def test_sentence_order_batches_carry_labels_and_two_segments(tmp_path):
+    corpus = PretrainingCorpus.from_files([write_corpus(tmp_path / "c.jsonl", count=20)])
+    batch = _numpy(next(iter(masked_lm_dataset(corpus, PREPROCESSOR, MASKER, 20, ["pets", "tech"], training=False, sentence_objective="sop"))))
+    assert set(batch["sentence_label"].tolist()) <= {0, 1}
+    assert (batch["segment_ids"].max(axis=1) == 1).all()
+
+
+def test_causal_labels_are_the_next_tokens(tmp_path):
+    corpus = PretrainingCorpus.from_files([write_corpus(tmp_path / "c.jsonl", count=8)])
+    batch = _numpy(next(iter(causal_lm_dataset(corpus, PREPROCESSOR, 8, ["pets", "tech"], training=False))))
+    np.testing.assert_array_equal(batch["labels"][:, :-1], batch["token_ids"][:, 1:])
+    np.testing.assert_array_equal(batch["label_weights"][:, :-1], batch["padding_mask"][:, 1:])
+    assert (batch["label_weights"][:, -1] == 0).all()
+
+
+def test_contrastive_batches_hold_both_sides(tmp_path):
+    corpus = PretrainingCorpus.from_files([write_pairs(tmp_path / "p.jsonl", count=10)])
+    batches = [_numpy(b) for b in contrastive_dataset(corpus, PREPROCESSOR, 4, training=False)]
+    assert [len(b["domain_id"]) for b in batches] == [4, 4, 2]
+    first = batches[0]
+    source = TOKENIZER.detokenize(first["source_token_ids"][:1, 1:first["source_padding_mask"][0].sum() - 1]).numpy()[0]
+    target = TOKENIZER.detokenize(first["target_token_ids"][:1, 1:first["target_padding_mask"][0].sum() - 1]).numpy()[0]
+    assert source.decode().startswith("the ") and target.decode().startswith("der ")
+    training = next(iter(contrastive_dataset(corpus, PREPROCESSOR, 4, training=True, seed=0)))
+    assert training["source_token_ids"].shape[0] == 4

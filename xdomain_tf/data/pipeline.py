@@ -1,0 +1,485 @@
+"""Multi-domain tf.data pipelines: temperature-sampled training mixtures, single-pass
+evaluation, length bucketing and in-graph tokenization through a Preprocessor."""
+import collections
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from xdomain_tf.data import readers
+from xdomain_tf.data.read_report import ReadReport
+from xdomain_tf.data.record_schema import normalize_record
+from xdomain_tf.data.sampling import sampling_probabilities
+from xdomain_tf.errors import DataError, XDomainError
+
+_TOKEN_FEATURES = ("token_ids", "segment_ids", "padding_mask")
+_LENGTH_BATCH = 256
+
+
+def make_dataset(
+    records_or_paths,
+    preprocessor,
+    label_space,
+    batch_size,
+    training=True,
+    alpha=1.0,
+    caps=None,
+    weights=None,
+    bucketing=True,
+    bucket_boundaries=None,
+    seed=0,
+    multi_head=True,
+    with_labels=True,
+    keep_ids=False,
+    shuffle_buffer=10_000,
+    examples_per_epoch=None,
+    drop_remainder=False,
+    default_domain=None,
+    on_error="raise",
+    in_memory_limit=100_000,
+    input_context=None,
+):
+    """A batched, tokenized `tf.data.Dataset` over records of one or more domains.
+
+    Training (`training=True`) mixes per-domain datasets, each shuffled and repeated, by
+    temperature sampling: domain `d` is drawn with probability `∝ w_d * n_d ** alpha`
+    (see `sampling_probabilities`); one epoch is `examples_per_epoch` draws (default: the
+    number of examples after caps), and the draws are deterministic under `seed` (each
+    epoch differs, every run repeats them). Evaluation (`training=False`) reads every
+    record once, in input order, so each domain is covered exactly once.
+
+    Texts are tokenized in the graph by `preprocessor`. With `bucketing`, examples are
+    grouped into batches of similar token length (each example exactly once) and every
+    batch is cut to its longest example, so short texts do not pay for a fixed
+    `sequence_length` of padding; without it, batches are packed as `preprocessor`
+    pads them (`pad_to="fixed"` or `"longest"`).
+
+    Elements are `(features, targets)`: `features` holds `token_ids`, `segment_ids`,
+    `padding_mask` (int32 `[batch, seq]`), `domain_id` (int32 `[batch]`) and, with
+    `keep_ids`, `id` (string, `""` where a record has none). With `multi_head`, `targets`
+    is `{domain name: label id}` with -1 for examples of other domains (for per-domain
+    heads trained with `SparseCategoricalCrossentropy(ignore_class=-1)`); otherwise the
+    int32 label ids (domain-local ids, so one domain or one shared label set). With
+    `with_labels=False` elements are `features` alone (unlabeled records allowed).
+
+    Args:
+        records_or_paths: a data file path, a list of paths, a dict `{domain: path or
+            paths}` (files read with that default domain), or an iterable of record dicts.
+        preprocessor: a Keras layer mapping a string batch (or `{"text", "text_pair"}`) to
+            `token_ids`, `segment_ids`, `padding_mask`, with right-side padding.
+        label_space: the `LabelSpace` of the task; records of an unknown domain or label
+            are a `DataError`.
+        batch_size: the global batch size (split over replicas with `input_context`).
+        training: sampled, shuffled mixture (True) or one pass in order (False).
+        alpha: temperature exponent: 1 samples by size, 0 uniformly.
+        caps: optional `{domain: max examples}`; a domain above its cap uses a random
+            subset of that size, fixed by `seed`, and the capped size in `alpha` sampling.
+        weights: optional `{domain: weight}` multiplying the sampling probability.
+        bucketing: batch by token length and cut the padding to each batch's longest.
+        bucket_boundaries: inclusive upper token lengths of the buckets (default every
+            16 tokens up to the preprocessor's `sequence_length`).
+        seed: seed of the shuffles, the domain draws and the cap subsets.
+        multi_head: targets per domain (True) or plain label ids (False).
+        with_labels: yield targets; False for prediction on unlabeled data.
+        keep_ids: add the records' `id` to the features.
+        shuffle_buffer: per-domain shuffle buffer size.
+        examples_per_epoch: training draws per epoch.
+        drop_remainder: drop partial batches.
+        default_domain: the domain of records that have none.
+        on_error: `"raise"` or `"skip"` bad records, as in `read_records`.
+        in_memory_limit: in training, a domain read from files with at most this many
+            examples is kept in memory; larger ones are re-read from the files each time
+            they are repeated.
+        input_context: a `tf.distribute.InputContext`: shard the records over input
+            pipelines and batch per replica (see `distribute`).
+
+    Returns:
+        A `tf.data.Dataset`, prefetched.
+
+    Example:
+
+    >>> from xdomain_tf.data import LabelSpace
+    >>> from xdomain_tf.text.preprocessor import Preprocessor
+    >>> from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
+    >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "rain", "goal"])
+    >>> records = [{"text": "Rain", "label": "weather", "domain": "news"},
+    ...            {"text": "Goal goal", "label": "sport", "domain": "news"}]
+    >>> space = LabelSpace.from_records(records)
+    >>> dataset = make_dataset(records, Preprocessor(tokenizer, 16), space, 2, training=False)
+    >>> features, targets = next(iter(dataset))
+    >>> features["token_ids"].numpy().tolist(), targets["news"].numpy().tolist()
+    ([[2, 5, 3, 0], [2, 6, 6, 3]], [1, 0])
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise XDomainError(f"batch_size must be a positive integer, got {batch_size!r}")
+    shard, replicas, per_replica = (1, 0), 1, batch_size
+    if input_context is not None:
+        per_replica = input_context.get_per_replica_batch_size(batch_size)
+        shard = (input_context.num_input_pipelines, input_context.input_pipeline_id)
+        replicas = max(1, input_context.num_replicas_in_sync // input_context.num_input_pipelines)
+        # One batch for all replicas of this pipeline, split below, so that the replicas
+        # of a step get the same padded width.
+        batch_size = per_replica * replicas
+    source = _Source(
+        records_or_paths, label_space, default_domain, with_labels, on_error, shard, keep_ids,
+        memory_limit=in_memory_limit if training else 0,
+    )
+    if training:
+        examples = _training_mixture(
+            source, alpha, caps, weights, seed, shuffle_buffer, examples_per_epoch
+        )
+    else:
+        examples = source.dataset()
+    boundaries = None
+    if bucketing:
+        boundaries = _bucket_boundaries(bucket_boundaries, preprocessor)
+    batched = _batch_and_pack(
+        examples, preprocessor, batch_size, boundaries, drop_remainder, source.has_pair
+    )
+    to_model = _model_io(label_space, multi_head, with_labels)
+    dataset = batched.map(to_model, num_parallel_calls=tf.data.AUTOTUNE)
+    if replicas > 1:
+        dataset = _split_for_replicas(dataset, replicas, per_replica)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+class _Source:
+    """The records of one `make_dataset` call: validated and counted by one scan, then
+    served per domain (training) or all in order (evaluation)."""
+
+    def __init__(
+        self, records_or_paths, label_space, default_domain, with_labels, on_error, shard,
+        keep_ids, memory_limit,
+    ):
+        self.label_space = label_space
+        self.require_label = with_labels
+        self.on_error = on_error
+        self.shard = shard
+        self.keep_ids = keep_ids
+        self.files, self.records = _classify_input(records_or_paths, default_domain)
+        if self.files is None:
+            memory_limit = float("inf")  # the records are in memory already
+        else:
+            for path, _ in self.files:
+                readers.read_records(path, on_error=on_error)  # argument and existence checks
+        self.sizes = collections.Counter()
+        self.files_by_domain = collections.defaultdict(list)
+        self.memory = collections.defaultdict(list)
+        self.has_pair = False
+        self._scan(memory_limit)
+
+    def _scan(self, memory_limit):
+        with_pair = without_pair = 0
+        report = ReadReport()
+        for domain_id, label_id, record, source in self._iterate(report=report, warn=True):
+            self.sizes[domain_id] += 1
+            if source not in self.files_by_domain[domain_id]:
+                self.files_by_domain[domain_id].append(source)
+            if self.sizes[domain_id] <= memory_limit:
+                self.memory[domain_id].append(self._element(domain_id, label_id, record))
+            else:
+                self.memory.pop(domain_id, None)
+            if "text_pair" in record:
+                with_pair += 1
+            else:
+                without_pair += 1
+        if with_pair and without_pair:
+            raise XDomainError(
+                f"{with_pair} records have a text_pair and {without_pair} do not; "
+                "a dataset is either all pairs or all single texts"
+            )
+        self.has_pair = bool(with_pair)
+        if not self.sizes:
+            raise XDomainError("no records to make a dataset from")
+
+    def _iterate(self, domain_id=None, report=None, warn=False):
+        """Yields `(domain_id, label_id, record, file)` of this shard's records."""
+        counters = collections.Counter()
+        num_shards, shard_index = self.shard
+        for record, path, line, source in self._located(domain_id, report, warn):
+            record_domain, label_id = self.label_space.encode(record, path=path, line=line)
+            if domain_id is not None and record_domain != domain_id:
+                continue
+            index = counters[record_domain]
+            counters[record_domain] += 1
+            if index % num_shards == shard_index:
+                yield record_domain, label_id, record, source
+
+    def _located(self, domain_id, report, warn):
+        report = report or ReadReport()
+        if self.files is None:
+            for index, record in enumerate(self.records, 1):
+                try:
+                    record = normalize_record(
+                        record, require_label=self.require_label, path="<records>", line=index
+                    )
+                except DataError as error:
+                    if self.on_error == "raise":
+                        raise
+                    report.add_skip(error)
+                    continue
+                report.add_record(record)
+                yield record, "<records>", index, None
+        files = [] if self.files is None else (
+            self.files if domain_id is None else self.files_by_domain[domain_id]
+        )
+        for path, default_domain in files:
+            located = readers._generate(
+                [path], default_domain, self.require_label, self.on_error, report,
+                with_location=True, warn=False,
+            )
+            for record, record_path, line in located:
+                yield record, record_path, line, (path, default_domain)
+        if warn and report.skipped:
+            readers._logger.warning("%s", report.summary())
+
+    def _element(self, domain_id, label_id, record):
+        element = (record["text"], record.get("text_pair", ""), domain_id, label_id)
+        return element + ((record.get("id", ""),) if self.keep_ids else ())
+
+    def _signature(self):
+        signature = {
+            "text": tf.TensorSpec([], tf.string),
+            "domain_id": tf.TensorSpec([], tf.int32),
+            "label_id": tf.TensorSpec([], tf.int32),
+        }
+        if self.has_pair:
+            signature["text_pair"] = tf.TensorSpec([], tf.string)
+        if self.keep_ids:
+            signature["id"] = tf.TensorSpec([], tf.string)
+        return signature
+
+    def _as_dict(self, element):
+        values = {"text": element[0], "domain_id": element[2], "label_id": element[3]}
+        if self.has_pair:
+            values["text_pair"] = element[1]
+        if self.keep_ids:
+            values["id"] = element[4]
+        return values
+
+    def _from_elements(self, elements):
+        signature = self._signature()
+        columns = {key: [] for key in signature}
+        for element in elements:
+            for key, value in self._as_dict(element).items():
+                columns[key].append(value)
+        return tf.data.Dataset.from_tensor_slices(
+            {
+                key: tf.constant(values, dtype=signature[key].dtype, shape=[len(values)])
+                for key, values in columns.items()
+            }
+        )
+
+    def _from_files(self, domain_id=None, subset=None):
+        def generate():
+            for index, (record_domain, label_id, record, _) in enumerate(
+                self._iterate(domain_id)
+            ):
+                if subset is None or index in subset:
+                    yield self._as_dict(self._element(record_domain, label_id, record))
+
+        return tf.data.Dataset.from_generator(generate, output_signature=self._signature())
+
+    def dataset(self):
+        """All records of this shard once, in input order."""
+        if self.files is None:
+            return self._from_elements(
+                self._element(domain_id, label_id, record)
+                for domain_id, label_id, record, _ in self._iterate()
+            )
+        return self._from_files()
+
+    def domain_dataset(self, domain_id, subset=None):
+        """The records of one domain (only those whose index is in `subset`, if given)."""
+        if domain_id in self.memory:
+            elements = self.memory[domain_id]
+            if subset is not None:
+                elements = [elements[index] for index in sorted(subset)]
+            return self._from_elements(elements)
+        return self._from_files(domain_id, subset)
+
+
+def _classify_input(records_or_paths, default_domain):
+    if isinstance(records_or_paths, (str, os.PathLike)):
+        return [(records_or_paths, default_domain)], None
+    if isinstance(records_or_paths, dict):
+        if "text" in records_or_paths:
+            raise XDomainError("pass a list of records, not a single record")
+        files = []
+        for domain, paths in records_or_paths.items():
+            paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+            files.extend((path, domain) for path in paths)
+        if not files:
+            raise XDomainError("no data files given")
+        return files, None
+    items = list(records_or_paths)
+    if not items:
+        raise XDomainError("no records or data files given")
+    if all(isinstance(item, (str, os.PathLike)) for item in items):
+        return [(path, default_domain) for path in items], None
+    if not all(isinstance(item, dict) for item in items):
+        raise XDomainError("records_or_paths must be paths or record dicts, not a mix")
+    if default_domain is not None:
+        items = [item if item.get("domain") else {**item, "domain": default_domain} for item in items]
+    return None, items
+
+
+def _training_mixture(source, alpha, caps, weights, seed, shuffle_buffer, examples_per_epoch):
+    label_space = source.label_space
+    _check_domain_keys(caps, label_space, "caps")
+    _check_domain_keys(weights, label_space, "weights")
+    num_shards, shard_index = source.shard
+    datasets, sizes, domain_weights = [], {}, {}
+    for domain in label_space.domains:
+        domain_id = label_space.domain_id(domain)
+        size = source.sizes[domain_id]
+        if size == 0:
+            continue
+        subset = None
+        cap = (caps or {}).get(domain)
+        if cap is not None:
+            if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+                raise XDomainError(f"cap for domain {domain!r} must be a positive integer, got {cap!r}")
+            if cap < size:
+                rng = np.random.default_rng(_derive_seed(seed, "cap", domain_id, shard_index))
+                subset = frozenset(rng.choice(size, cap, replace=False).tolist())
+                size = cap
+        dataset = source.domain_dataset(domain_id, subset)
+        dataset = dataset.shuffle(
+            min(size, shuffle_buffer),
+            seed=_derive_seed(seed, "shuffle", domain_id, shard_index),
+            reshuffle_each_iteration=True,
+        ).repeat()
+        datasets.append(dataset)
+        sizes[domain] = size
+        if weights is not None:
+            domain_weights[domain] = weights.get(domain, 1.0)
+    probabilities = sampling_probabilities(sizes, alpha, domain_weights if weights else None)
+    kept = [(dataset, p) for dataset, p in zip(datasets, probabilities.values()) if p > 0]
+    mixture = tf.data.Dataset.sample_from_datasets(
+        [dataset for dataset, _ in kept],
+        weights=[p for _, p in kept],
+        seed=_derive_seed(seed, "mix", num_shards, shard_index),
+        rerandomize_each_iteration=True,
+    )
+    if examples_per_epoch is None:
+        examples_per_epoch = sum(sizes.values())
+    return mixture.take(examples_per_epoch)
+
+
+def _check_domain_keys(values, label_space, name):
+    if values is None:
+        return
+    if not hasattr(values, "items"):
+        raise XDomainError(f"{name} must be a dict {{domain: value}}")
+    unknown = sorted(set(values) - set(label_space.domains), key=str)
+    if unknown:
+        raise XDomainError(
+            f"{name} for unknown domain(s) {unknown}; known domains: {', '.join(label_space.domains)}"
+        )
+
+
+def _derive_seed(seed, *parts):
+    words = [seed] + [_word(part) for part in parts]
+    return int(np.random.SeedSequence(words).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def _word(part):
+    if isinstance(part, str):
+        return int.from_bytes(part.encode("utf-8")[:8], "little")
+    return int(part)
+
+
+def _bucket_boundaries(boundaries, preprocessor):
+    sequence_length = getattr(preprocessor, "sequence_length", None) or 512
+    if boundaries is None:
+        boundaries = list(range(16, sequence_length, 16))
+    boundaries = list(boundaries)
+    if any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in boundaries) or any(
+        a >= b for a, b in zip(boundaries, boundaries[1:])
+    ):
+        raise XDomainError(
+            f"bucket_boundaries must be increasing positive integers, got {boundaries!r}"
+        )
+    return boundaries
+
+
+def _preprocessor_inputs(batch, has_pair):
+    if has_pair:
+        return {"text": batch["text"], "text_pair": batch["text_pair"]}
+    return batch["text"]
+
+
+def _batch_and_pack(examples, preprocessor, batch_size, boundaries, drop_remainder, has_pair):
+    if boundaries is None:
+        batched = examples.batch(batch_size, drop_remainder=drop_remainder)
+    else:
+        # The token lengths come from the preprocessor itself (special tokens and
+        # truncation included), so bucketed texts are tokenized twice; on 2 CPU cores
+        # that still runs far ahead of the encoder.
+        def add_lengths(batch):
+            mask = preprocessor(_preprocessor_inputs(batch, has_pair))["padding_mask"]
+            return {**batch, "length": tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)}
+
+        with_lengths = (
+            examples.batch(_LENGTH_BATCH)
+            .map(add_lengths, num_parallel_calls=tf.data.AUTOTUNE)
+            .unbatch()
+        )
+        # tf.data buckets hold lengths in [boundary[i-1], boundary[i]); ours are inclusive.
+        batched = with_lengths.bucket_by_sequence_length(
+            lambda example: example["length"],
+            bucket_boundaries=[b + 1 for b in boundaries],
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            no_padding=True,
+            drop_remainder=drop_remainder,
+        )
+
+    def pack(batch):
+        features = dict(preprocessor(_preprocessor_inputs(batch, has_pair)))
+        if boundaries is not None:
+            longest = tf.reduce_max(
+                tf.reduce_sum(tf.cast(features["padding_mask"], tf.int32), axis=1)
+            )
+            for key in _TOKEN_FEATURES:
+                features[key] = features[key][:, :longest]
+        packed = {key: features[key] for key in _TOKEN_FEATURES}
+        packed["domain_id"] = batch["domain_id"]
+        if "id" in batch:
+            packed["id"] = batch["id"]
+        return packed, batch["label_id"]
+
+    return batched.map(pack, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _split_for_replicas(dataset, replicas, per_replica):
+    # tf.distribute hands consecutive elements to a pipeline's replicas in turn, so each
+    # batch becomes `replicas` consecutive slices (the last ones may be short or empty).
+    def split(*element):
+        element = element[0] if len(element) == 1 else element
+        return tf.data.Dataset.range(replicas).map(
+            lambda index: tf.nest.map_structure(
+                lambda x: x[index * per_replica : (index + 1) * per_replica], element
+            )
+        )
+
+    return dataset.flat_map(split)
+
+
+def _model_io(label_space, multi_head, with_labels):
+    domains = label_space.domains
+
+    def to_model(features, label_id):
+        if not with_labels:
+            return features
+        if not multi_head:
+            return features, label_id
+        domain_id = features["domain_id"]
+        targets = {
+            domain: tf.where(tf.equal(domain_id, index), label_id, -1)
+            for index, domain in enumerate(domains)
+        }
+        return features, targets
+
+    return to_model
+

@@ -1,0 +1,246 @@
+"""Multi-head self-attention with a fused QKV projection, LoRA and a key/value cache."""
+import math
+
+import keras
+from keras import ops
+
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
+
+_LORA_TARGETS = ("query", "key", "value")
+
+
+@keras.saving.register_keras_serializable(package="xdomain_tf")
+class MultiHeadAttention(keras.layers.Layer):
+    """Multi-head self-attention, as in BERT, with a fused query/key/value projection.
+
+    Sub-layers and weights (names a checkpoint converter maps):
+    `qkv` (Dense, kernel `[hidden, 3 * hidden]` laid out `[query | key | value]`, each
+    `num_heads * head_size` wide, head-major), `output` (Dense, `[hidden, hidden]`) and, with
+    LoRA, `lora_{query,key,value}_{a,b}`.
+
+    Attention runs through `keras.ops.dot_product_attention` (fused kernels where the backend
+    has them). The probabilities are computed explicitly only when they are asked for or when
+    attention dropout is active in training.
+
+    LoRA: with `lora_rank > 0`, each projection named in `lora_targets` gets a low-rank update
+    `x @ A @ B * lora_alpha / lora_rank` with `B` initialised to zero, so the layer starts out
+    identical to the one without LoRA. Freeze `qkv` and `output` (`layer.qkv.trainable =
+    False`) to train only `lora_weights`.
+
+    Key/value cache (incremental decoding): `cache` has shape
+    `[batch, 2, max_length, num_heads, head_size]` (keys, then values); the new keys/values are
+    written at `cache_index` (the position of the first query token) and the call returns
+    `(output, new_cache)`. Keys after the last written position are masked out.
+
+    Args:
+        num_heads: number of heads; must divide the input width.
+        dropout: dropout rate on the attention probabilities.
+        lora_rank: rank of the LoRA updates; 0 (default) disables LoRA.
+        lora_alpha: LoRA scale numerator (updates are scaled by `lora_alpha / lora_rank`);
+            defaults to `lora_rank` (scale 1).
+        lora_targets: projections that get LoRA, a subset of `("query", "key", "value")`.
+        kernel_initializer: initializer of the projection kernels.
+        bias_initializer: initializer of the projection biases.
+        **kwargs: standard layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        query: `[batch, seq, hidden]`.
+        padding_mask: `[batch, key_length]`, 1/True for real tokens (key_length is `seq`, or
+            `max_length` with a cache).
+        causal: mask out keys after each query position.
+        cache, cache_index: see above.
+        return_attention_scores: also return the probabilities `[batch, heads, seq, keys]`.
+
+    Returns `output`, or a tuple `(output, [scores], [new_cache])`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = MultiHeadAttention(num_heads=2)
+    >>> tuple(layer(np.zeros((1, 4, 8), "float32"), causal=True).shape)
+    (1, 4, 8)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        dropout=0.0,
+        lora_rank=0,
+        lora_alpha=None,
+        lora_targets=("query", "value"),
+        kernel_initializer=None,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        unknown = sorted(set(lora_targets) - set(_LORA_TARGETS))
+        if unknown:
+            raise XDomainError(f"Unknown LoRA target(s) {unknown}; choose from {_LORA_TARGETS}")
+        if lora_rank < 0:
+            raise XDomainError(f"lora_rank must be >= 0, got {lora_rank}")
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.lora_targets = tuple(lora_targets)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or default_kernel_initializer()
+        )
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
+
+    def build(self, query_shape):
+        hidden_size = query_shape[-1]
+        if hidden_size % self.num_heads:
+            raise XDomainError(
+                f"{self.name}: width {hidden_size} is not divisible by num_heads {self.num_heads}"
+            )
+        self.hidden_size = hidden_size
+        self.head_size = hidden_size // self.num_heads
+        self.qkv = keras.layers.Dense(
+            3 * hidden_size,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name="qkv",
+        )
+        self.qkv.build(query_shape)
+        self.output_dense = keras.layers.Dense(
+            hidden_size,
+            kernel_initializer=clone_initializer(self.kernel_initializer),
+            bias_initializer=clone_initializer(self.bias_initializer),
+            dtype=self.dtype_policy,
+            name="output",
+        )
+        self.output_dense.build(query_shape)
+        for target in self.lora_targets if self.lora_rank else ():
+            a = self.add_weight(
+                name=f"lora_{target}_a",
+                shape=(hidden_size, self.lora_rank),
+                initializer=keras.initializers.HeUniform(),
+            )
+            b = self.add_weight(
+                name=f"lora_{target}_b", shape=(self.lora_rank, hidden_size), initializer="zeros"
+            )
+            setattr(self, f"lora_{target}_a", a)
+            setattr(self, f"lora_{target}_b", b)
+        self.built = True
+
+    @property
+    def lora_weights(self):
+        """The LoRA variables (A and B of every target), empty without LoRA."""
+        if not self.lora_rank or not self.built:
+            return []
+        return [
+            getattr(self, f"lora_{target}_{part}")
+            for target in self.lora_targets
+            for part in ("a", "b")
+        ]
+
+    def call(
+        self,
+        query,
+        padding_mask=None,
+        causal=False,
+        cache=None,
+        cache_index=None,
+        return_attention_scores=False,
+        training=None,
+    ):
+        query_heads, key_heads, value_heads = self._project(query)
+        if cache is not None:
+            if cache_index is None:
+                raise XDomainError(f"{self.name}: a cache needs a cache_index")
+            start = [0, cache_index, 0, 0]
+            key_heads = ops.slice_update(cache[:, 0], start, key_heads)
+            value_heads = ops.slice_update(cache[:, 1], start, value_heads)
+            new_cache = ops.stack([key_heads, value_heads], axis=1)
+        mask = self._attention_mask(
+            query_length=ops.shape(query)[1],
+            key_length=ops.shape(key_heads)[1],
+            padding_mask=padding_mask,
+            causal=causal,
+            offset=cache_index if cache is not None else None,
+        )
+        dropout_active = bool(training) and self.dropout > 0
+        if return_attention_scores or dropout_active:
+            context, scores = self._explicit_attention(
+                query_heads, key_heads, value_heads, mask, training
+            )
+        else:
+            context = ops.dot_product_attention(
+                query_heads,
+                key_heads,
+                value_heads,
+                mask=mask,
+                scale=1.0 / math.sqrt(self.head_size),
+            )
+        context = ops.reshape(context, ops.shape(query)[:-1] + (self.hidden_size,))
+        output = self.output_dense(context)
+        results = (output,)
+        if return_attention_scores:
+            results += (scores,)
+        if cache is not None:
+            results += (new_cache,)
+        return results[0] if len(results) == 1 else results
+
+    def _project(self, query):
+        qkv = self.qkv(query)
+        heads_shape = ops.shape(query)[:-1] + (self.num_heads, self.head_size)
+        projections = [
+            qkv[..., i * self.hidden_size : (i + 1) * self.hidden_size] for i in range(3)
+        ]
+        if self.lora_rank:
+            scale = (self.lora_alpha or self.lora_rank) / self.lora_rank
+            for i, target in enumerate(_LORA_TARGETS):
+                if target in self.lora_targets:
+                    a = getattr(self, f"lora_{target}_a")
+                    b = getattr(self, f"lora_{target}_b")
+                    update = ops.matmul(ops.matmul(query, a), b)
+                    projections[i] = projections[i] + update * ops.cast(scale, update.dtype)
+        return [ops.reshape(p, heads_shape) for p in projections]
+
+    def _attention_mask(self, query_length, key_length, padding_mask, causal, offset):
+        """A boolean mask `[batch or 1, 1, query_length, key_length]`, or None."""
+        mask = None
+        if padding_mask is not None:
+            mask = ops.cast(padding_mask, "bool")[:, None, None, :]
+        if causal or offset is not None:
+            query_positions = ops.arange(query_length, dtype="int32")[:, None]
+            key_positions = ops.arange(key_length, dtype="int32")[None, :]
+            if offset is not None:
+                query_positions = query_positions + ops.cast(offset, "int32")
+            if causal:
+                visible = key_positions <= query_positions
+            else:
+                # Without the causal mask a cached call still must not see unwritten slots.
+                visible = key_positions <= query_positions[-1:]
+            visible = visible[None, None, :, :]
+            mask = visible if mask is None else ops.logical_and(mask, visible)
+        return mask
+
+    def _explicit_attention(self, query_heads, key_heads, value_heads, mask, training):
+        logits = ops.einsum("btnh,bsnh->bnts", query_heads, key_heads)
+        logits = ops.cast(logits, "float32") / math.sqrt(self.head_size)
+        if mask is not None:
+            logits = ops.where(mask, logits, -1e9)
+        scores = ops.softmax(logits, axis=-1)
+        probabilities = self.dropout_layer(ops.cast(scores, value_heads.dtype), training=training)
+        context = ops.einsum("bnts,bsnh->btnh", probabilities, value_heads)
+        return context, scores
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "dropout": self.dropout,
+                "lora_rank": self.lora_rank,
+                "lora_alpha": self.lora_alpha,
+                "lora_targets": list(self.lora_targets),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config

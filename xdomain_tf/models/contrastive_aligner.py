@@ -1,0 +1,79 @@
+"""Two views through one shared encoder, mean-pooled, L2-normalized, compared in-batch."""
+import keras
+from keras import ops
+
+from xdomain_tf.models.multi_domain_classifier import masked_mean
+from xdomain_tf.models.similarity_logits import SimilarityLogits
+
+FEATURES = ("token_ids", "segment_ids", "padding_mask")
+
+
+@keras.saving.register_keras_serializable(package="xdomain_tf")
+class ContrastiveAligner(keras.Model):
+    """Embeds parallel texts with one encoder for in-batch contrastive (InfoNCE) training;
+    build it with `build_contrastive`.
+
+    Inputs (dict): `source_token_ids`, `source_segment_ids`, `source_padding_mask` and the
+    same three with `target_` (int32 `[batch, seq]`; the two sides may differ in length).
+    Row `i` of the source and row `i` of the target are translations of each other; every
+    other row of the batch is a negative. Outputs (dict, float32):
+    `source_embedding`, `target_embedding` (`[batch, hidden]`, masked mean of the
+    sequence output, L2-normalized, as sentence-transformers pool MiniLM) and `logits`
+    `[batch, batch]` = cosine similarity / temperature. The loss is
+    `xdomain_tf.training.pretraining_losses.info_nce_loss(logits)`.
+
+    Args:
+        encoder: a bidirectional `TransformerEncoder`, shared by both sides.
+        temperature: the (initial) softmax temperature.
+        learn_temperature: learn it (`model.similarity.log_scale`) or keep it fixed.
+        dtype: dtype policy of the similarity layer.
+        **kwargs: `name`, `trainable`.
+    """
+
+    def __init__(self, encoder, temperature=0.05, learn_temperature=True, dtype=None, **kwargs):
+        # === Layers ===
+        self.encoder = encoder
+        self.similarity = SimilarityLogits(
+            temperature=temperature, learnable=learn_temperature, dtype=dtype, name="similarity"
+        )
+
+        # === Functional Model ===
+        inputs = {
+            f"{side}_{name}": keras.Input(shape=(None,), dtype="int32", name=f"{side}_{name}")
+            for side in ("source", "target")
+            for name in FEATURES
+        }
+        embeddings = {}
+        for side in ("source", "target"):
+            features = {name: inputs[f"{side}_{name}"] for name in FEATURES}
+            sequence = encoder(features)["sequence_output"]
+            pooled = masked_mean(sequence, features["padding_mask"])
+            embeddings[side] = ops.normalize(pooled, axis=-1, order=2)
+        outputs = {
+            "source_embedding": embeddings["source"],
+            "target_embedding": embeddings["target"],
+            "logits": self.similarity(embeddings["source"], embeddings["target"]),
+        }
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.temperature = temperature
+        self.learn_temperature = learn_temperature
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "temperature": self.temperature,
+            "learn_temperature": self.learn_temperature,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)

@@ -1,0 +1,95 @@
+"""An encoder with BERT's masked-LM head (tied to the token embedding) and an optional
+sentence-pair head (next-sentence or sentence-order prediction)."""
+import keras
+
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.layers.classification_head import ClassificationHead
+from xdomain_tf.layers.masked_lm_head import MaskedLMHead
+
+SENTENCE_OBJECTIVES = (None, "nsp", "sop")
+
+
+@keras.saving.register_keras_serializable(package="xdomain_tf")
+class MaskedLM(keras.Model):
+    """Masked language model over a `TransformerEncoder`; build it with `build_masked_lm`.
+
+    Inputs (dict): the encoder's `token_ids`, `segment_ids`, `padding_mask` (int32
+    `[batch, seq]`) and `mask_positions` (int32 `[batch, max_predictions]`, the positions
+    to predict; padding slots may hold any valid position and get weight 0 in the loss).
+    Outputs (dict, float32): `mlm_logits` `[batch, max_predictions, vocab]` and, with a
+    `sentence_objective`, `sentence_logits` `[batch, 2]` from the pooled [CLS] output
+    (NSP: 1 = the second segment is a random other text; SOP: 1 = the two segments are
+    swapped).
+
+    The head's output projection is the encoder's token embedding matrix itself (one
+    variable, trained by both); the head owns the transform (dense, activation,
+    LayerNorm) and an output bias. `model.mlm_head`, `model.sentence_head`,
+    `model.encoder` reach the parts.
+
+    Args:
+        encoder: a `TransformerEncoder` (not causal).
+        sentence_objective: None, `"nsp"` or `"sop"`.
+        dtype: dtype policy of the heads (logits are float32 regardless).
+        **kwargs: `name`, `trainable`.
+    """
+
+    def __init__(self, encoder, sentence_objective=None, dtype=None, **kwargs):
+        if sentence_objective not in SENTENCE_OBJECTIVES:
+            raise XDomainError(
+                f"sentence_objective must be one of None, 'nsp', 'sop', got {sentence_objective!r}"
+            )
+        if getattr(encoder, "causal", False):
+            raise XDomainError("a masked LM needs a bidirectional encoder (this one is causal)")
+        config = encoder.encoder_config
+
+        # === Layers ===
+        self.encoder = encoder
+        self.mlm_head = MaskedLMHead(
+            encoder.embeddings,
+            activation=config.hidden_act,
+            layer_norm_epsilon=config.layer_norm_eps,
+            dtype=dtype,
+            name="mlm_head",
+        )
+        self.sentence_head = None
+        if sentence_objective:
+            self.sentence_head = ClassificationHead(2, dtype=dtype, name="sentence_head")
+
+        # === Functional Model ===
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask", "mask_positions")
+        }
+        encoder_inputs = {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
+        if "adapter_index" in encoder.input:
+            inputs["adapter_index"] = keras.Input(shape=(), dtype="int32", name="adapter_index")
+            encoder_inputs["adapter_index"] = inputs["adapter_index"]
+        encoded = encoder(encoder_inputs)
+        outputs = {
+            "mlm_logits": self.mlm_head(
+                encoded["sequence_output"], mask_positions=inputs["mask_positions"]
+            )
+        }
+        if self.sentence_head is not None:
+            outputs["sentence_logits"] = self.sentence_head(encoded["pooled_output"])
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.sentence_objective = sentence_objective
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "sentence_objective": self.sentence_objective,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)

@@ -1,0 +1,155 @@
+"""One shared encoder, one classification head per domain (functional Keras model)."""
+import keras
+from keras import ops
+
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.layers.classification_head import ClassificationHead
+
+POOLING_MODES = ("cls", "mean")
+FREEZE_MODES = (False, True, "base")
+
+
+def validate_domains(domains):
+    """Checks `{domain name: [label names]}` and returns it as a plain ordered dict."""
+    if not isinstance(domains, dict) or not domains:
+        raise XDomainError(
+            "domains must be a non-empty dict mapping each domain name to its label names, "
+            f"got {domains!r}"
+        )
+    checked = {}
+    for name, labels in domains.items():
+        if not isinstance(name, str) or not name or "/" in name:
+            raise XDomainError(f"domain name {name!r} must be a non-empty string without '/'")
+        if isinstance(labels, str) or not labels:
+            raise XDomainError(f"domain {name!r}: expected a non-empty list of label names")
+        labels = [str(label) for label in labels]
+        if len(set(labels)) != len(labels):
+            raise XDomainError(f"domain {name!r}: duplicate label names in {labels}")
+        checked[name] = labels
+    return checked
+
+
+def masked_mean(sequence, padding_mask):
+    """Mean of `sequence` `[batch, seq, hidden]` over the positions where the mask is 1."""
+    weights = ops.cast(padding_mask, "float32")[:, :, None]
+    total = ops.sum(ops.cast(sequence, "float32") * weights, axis=1)
+    count = ops.maximum(ops.sum(weights, axis=1), 1.0)
+    return total / count
+
+
+@keras.saving.register_keras_serializable(package="xdomain_tf")
+class MultiDomainClassifier(keras.Model):
+    """A shared encoder with one `ClassificationHead` per domain; build it with
+    `build_multi_domain_classifier`.
+
+    Inputs (dict): the encoder's `token_ids`, `segment_ids`, `padding_mask` plus `domain_id`
+    (int32 `[batch]`, the index of each example's domain in `domains`), so one batch can mix
+    domains; an encoder with adapters gets `domain_id` as its `adapter_index`. Outputs (dict):
+    each domain's float32 logits `[batch, n_labels]` keyed by the domain name (every example
+    goes through every head; a loss with `ignore_class=-1` picks each example's own head).
+
+    `model.domains` (`{name: [labels]}`), `model.domain_names` and the other arguments are
+    the Keras config, so they survive a `.keras` reload.
+
+    Args:
+        encoder: a `TransformerEncoder` (from `build_encoder`).
+        domains: `{domain name: [label names]}`; its order defines the domain ids.
+        dropout: dropout before each head.
+        freeze_encoder: False (fine-tune everything); True (feature extraction: the encoder is
+            frozen and runs in inference mode, no dropout); `"base"` (only the encoder's
+            adapter/LoRA weights and the heads train).
+        pooling: `"cls"` (the encoder's `pooled_output`) or `"mean"` (masked mean of
+            `sequence_output`; the encoder's unused `pooler` is then frozen).
+        dtype: dtype policy of the heads (the logits are float32 regardless).
+        **kwargs: `name`, `trainable`.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        domains,
+        dropout=0.1,
+        freeze_encoder=False,
+        pooling="cls",
+        dtype=None,
+        **kwargs,
+    ):
+        domains = validate_domains(domains)
+        if pooling not in POOLING_MODES:
+            raise XDomainError(f"pooling must be one of {POOLING_MODES}, got {pooling!r}")
+        if not (freeze_encoder is True or freeze_encoder is False or freeze_encoder == "base"):
+            raise XDomainError(
+                f"freeze_encoder must be one of {FREEZE_MODES}, got {freeze_encoder!r}"
+            )
+
+        # === Layers ===
+        self.encoder = encoder
+        if freeze_encoder is True:
+            encoder.trainable = False
+        elif freeze_encoder == "base":
+            encoder.freeze_base_weights()
+        self.heads = [
+            ClassificationHead(len(labels), dropout=dropout, dtype=dtype, name=f"{name}_head")
+            for name, labels in domains.items()
+        ]
+
+        # === Functional Model ===
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask")
+        }
+        inputs["domain_id"] = keras.Input(shape=(), dtype="int32", name="domain_id")
+        encoder_inputs = {
+            name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")
+        }
+        if "adapter_index" in encoder.input:
+            encoder_inputs["adapter_index"] = inputs["domain_id"]
+        encoder_outputs = encoder(encoder_inputs)
+        if pooling == "cls":
+            pooled = encoder_outputs["pooled_output"]
+        else:
+            # The pooler is unused: freeze it so the optimizer gets no missing gradients.
+            encoder.get_layer("pooler").trainable = False
+            pooled = masked_mean(encoder_outputs["sequence_output"], inputs["padding_mask"])
+        outputs = {name: head(pooled) for name, head in zip(domains, self.heads)}
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        if dtype is not None:
+            # A functional model ignores `dtype`; compile() reads the policy (fp16 loss scaling).
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+        # === Config ===
+        self.domains = domains
+        self.dropout = dropout
+        self.freeze_encoder = freeze_encoder
+        self.pooling = pooling
+
+    @property
+    def domain_names(self):
+        """Domain names in domain-id order."""
+        return list(self.domains)
+
+    def label_names(self, domain):
+        """The label names of `domain`, in label-id order."""
+        if domain not in self.domains:
+            raise XDomainError(f"unknown domain {domain!r}; known: {', '.join(self.domains)}")
+        return list(self.domains[domain])
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "domains": {name: list(labels) for name, labels in self.domains.items()},
+            "dropout": self.dropout,
+            "freeze_encoder": self.freeze_encoder,
+            "pooling": self.pooling,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)

@@ -1,0 +1,263 @@
+"""The BERT-style encoder as a functional Keras model that stores its EncoderConfig.
+
+Layer names (what a checkpoint converter maps; Hugging Face BERT names in brackets):
+
+- `embeddings` (`TokenAndPositionEmbedding`) [embeddings.*]:
+  `token_embedding/embeddings` [word_embeddings], `segment_embedding/embeddings`
+  [token_type_embeddings], `position_embedding/embeddings` [position_embeddings],
+  `layer_norm/{gamma,beta}` [LayerNorm].
+- `transformer_layer_{i}` (`TransformerEncoderBlock`) [encoder.layer.{i}.*]:
+  `attention/qkv/{kernel,bias}` [attention.self.{query,key,value}, concatenated on the
+  output axis in that order, PyTorch weights transposed], `attention/output/{kernel,bias}`
+  [attention.output.dense], `attention_layer_norm` [attention.output.LayerNorm],
+  `intermediate` [intermediate.dense], `output` [output.dense], `output_layer_norm`
+  [output.LayerNorm]; optional `attention_adapter`, `output_adapter`, `attention/lora_*`.
+- `final_layer_norm` (pre-LayerNorm encoders only; no BERT counterpart).
+- `pooler` (Dense, tanh over [CLS]) [pooler.dense].
+
+Reach them with `encoder.get_layer("transformer_layer_0").attention.qkv.kernel`, or
+`encoder.embeddings`, `encoder.transformer_layers[i]`, `encoder.pooler`.
+"""
+import keras
+from keras import ops
+
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.layers._utils import default_kernel_initializer
+from xdomain_tf.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from xdomain_tf.layers.transformer_encoder_block import TransformerEncoderBlock
+from xdomain_tf.models.encoder_config import EncoderConfig
+
+
+@keras.saving.register_keras_serializable(package="xdomain_tf")
+class TransformerEncoder(keras.Model):
+    """A BERT-style Transformer encoder (functional model); build it with `build_encoder`.
+
+    Inputs (dict): `token_ids`, `segment_ids`, `padding_mask`, int32 `[batch, seq]` with any
+    `seq` up to `max_position_embeddings`; plus `adapter_index` (int32 `[batch]`) when
+    `num_adapters > 0`. Outputs (dict): `sequence_output` `[batch, seq, hidden]`,
+    `pooled_output` `[batch, hidden]` (tanh dense over the first token) and, with
+    `output_hidden_states`, `hidden_states` `[batch, num_layers + 1, seq, hidden]` (index 0 is
+    the embedding output, index i the output of layer i; the last equals `sequence_output`).
+
+    A frozen encoder (`encoder.trainable = False`) runs in inference mode (no dropout) even
+    inside a model that is training, so it acts as a fixed feature extractor.
+
+    `encoder.encoder_config` holds the `EncoderConfig`; it and the other arguments are the
+    model's Keras config, so a `.keras` file reloads (with `safe_mode=True`) into the same
+    model.
+
+    Args:
+        encoder_config: an `EncoderConfig` (or its dict).
+        causal: causal self-attention in every block (for a causal language model).
+        num_adapters: bottleneck adapters per block position (0 = none), selected per
+            example by the `adapter_index` input.
+        adapter_reduction_factor: hidden width / adapter bottleneck width.
+        lora_rank: LoRA rank on the attention projections (0 = none).
+        lora_alpha: LoRA scale numerator (defaults to `lora_rank`).
+        output_hidden_states: also output every layer's hidden states.
+        dtype: dtype policy of all layers (None: the global policy).
+        **kwargs: `name`, `trainable`.
+    """
+
+    def __init__(
+        self,
+        encoder_config,
+        causal=False,
+        num_adapters=0,
+        adapter_reduction_factor=16,
+        lora_rank=0,
+        lora_alpha=None,
+        output_hidden_states=False,
+        dtype=None,
+        **kwargs,
+    ):
+        config = encoder_config
+        if isinstance(config, dict):
+            config = EncoderConfig.from_dict(config)
+        if not isinstance(config, EncoderConfig):
+            raise XDomainError(
+                f"encoder_config must be an EncoderConfig or a dict, got {type(config).__name__}"
+            )
+
+        # === Layers ===
+        self.embeddings = TokenAndPositionEmbedding(
+            vocab_size=config.vocab_size,
+            hidden_size=config.hidden_size,
+            max_length=config.max_position_embeddings,
+            type_vocab_size=config.type_vocab_size,
+            dropout=config.hidden_dropout_prob,
+            layer_norm_epsilon=config.layer_norm_eps,
+            dtype=dtype,
+            name="embeddings",
+        )
+        self.transformer_layers = [
+            TransformerEncoderBlock(
+                num_heads=config.num_attention_heads,
+                intermediate_size=config.intermediate_size,
+                dropout=config.hidden_dropout_prob,
+                attention_dropout=config.attention_probs_dropout_prob,
+                activation=config.hidden_act,
+                layer_norm_epsilon=config.layer_norm_eps,
+                pre_layer_norm=config.pre_layer_norm,
+                num_adapters=num_adapters,
+                adapter_reduction_factor=adapter_reduction_factor,
+                lora_rank=lora_rank,
+                lora_alpha=lora_alpha,
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(config.num_hidden_layers)
+        ]
+        self.final_layer_norm = None
+        if config.pre_layer_norm:
+            self.final_layer_norm = keras.layers.LayerNormalization(
+                epsilon=config.layer_norm_eps, dtype=dtype, name="final_layer_norm"
+            )
+        self.pooler = keras.layers.Dense(
+            config.hidden_size,
+            activation="tanh",
+            kernel_initializer=default_kernel_initializer(),
+            dtype=dtype,
+            name="pooler",
+        )
+
+        # === Functional Model ===
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask")
+        }
+        adapter_index = None
+        if num_adapters:
+            adapter_index = keras.Input(shape=(), dtype="int32", name="adapter_index")
+            inputs["adapter_index"] = adapter_index
+        x = self.embeddings(inputs["token_ids"], segment_ids=inputs["segment_ids"])
+        hidden_states = [x]
+        for block in self.transformer_layers:
+            x = block(
+                x,
+                padding_mask=inputs["padding_mask"],
+                causal=causal,
+                adapter_index=adapter_index,
+            )
+            hidden_states.append(x)
+        if self.final_layer_norm is not None:
+            x = self.final_layer_norm(x)
+            hidden_states[-1] = x
+        outputs = {"sequence_output": x, "pooled_output": self.pooler(x[:, 0, :])}
+        if output_hidden_states:
+            outputs["hidden_states"] = ops.stack(hidden_states, axis=1)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        if dtype is not None:
+            # A functional model ignores `dtype`; compile() reads the policy (fp16 loss scaling).
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+        # === Config ===
+        self.encoder_config = config
+        self.causal = causal
+        self.num_adapters = num_adapters
+        self.adapter_reduction_factor = adapter_reduction_factor
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.output_hidden_states = output_hidden_states
+
+    def call(self, inputs, training=None, mask=None, **kwargs):
+        # A frozen encoder is a fixed feature extractor: no dropout even while training the
+        # layers around it (Keras gives a frozen BatchNormalization the same treatment).
+        if not self.trainable:
+            training = False
+        return super().call(inputs, training=training, mask=mask, **kwargs)
+
+    def empty_cache(self, batch_size, max_length):
+        """A zero key/value cache `[batch, layers, 2, max_length, heads, head_size]`."""
+        config = self.encoder_config
+        shape = (
+            batch_size,
+            config.num_hidden_layers,
+            2,
+            max_length,
+            config.num_attention_heads,
+            config.head_size,
+        )
+        return ops.zeros(shape, dtype=self.compute_dtype)
+
+    def call_with_cache(
+        self,
+        token_ids,
+        cache,
+        cache_index,
+        segment_ids=None,
+        padding_mask=None,
+        adapter_index=None,
+    ):
+        """Runs new tokens against a key/value cache (incremental decoding).
+
+        With a causal encoder, feeding a sequence chunk by chunk (e.g. a prompt, then one
+        token at a time) gives the same outputs as one full pass, without recomputing the
+        prefix.
+
+        Args:
+            token_ids: int `[batch, new]`, the tokens at positions `cache_index ...`.
+            cache: from `empty_cache` or a previous call.
+            cache_index: position of the first new token (an int or scalar tensor).
+            segment_ids: int `[batch, new]` (default: segment 0).
+            padding_mask: `[batch, max_length]` over the cache slots (default: all real).
+            adapter_index: int `[batch]`, with adapters.
+
+        Returns:
+            `(sequence_output [batch, new, hidden], new_cache)`.
+        """
+        x = self.embeddings(token_ids, segment_ids=segment_ids, start_index=cache_index)
+        layer_caches = []
+        for i, block in enumerate(self.transformer_layers):
+            x, layer_cache = block(
+                x,
+                padding_mask=padding_mask,
+                causal=self.causal,
+                cache=cache[:, i],
+                cache_index=cache_index,
+                adapter_index=adapter_index,
+            )
+            layer_caches.append(layer_cache)
+        if self.final_layer_norm is not None:
+            x = self.final_layer_norm(x)
+        return x, ops.stack(layer_caches, axis=1)
+
+    def freeze_base_weights(self):
+        """Makes every weight non-trainable except the adapters' and LoRA's.
+
+        Use with `num_adapters` or `lora_rank` for parameter-efficient fine-tuning. (Setting
+        `encoder.trainable = True` afterwards makes everything trainable again.)
+        """
+        keep = {id(v) for v in self.parameter_efficient_weights}
+        for variable in self.weights:
+            if id(variable) not in keep:
+                variable.trainable = False
+
+    @property
+    def parameter_efficient_weights(self):
+        """The adapter and LoRA variables of all blocks."""
+        weights = []
+        for block in self.transformer_layers:
+            weights += block.adapter_weights + block.attention.lora_weights
+        return weights
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "encoder_config": self.encoder_config.to_dict(),
+            "causal": self.causal,
+            "num_adapters": self.num_adapters,
+            "adapter_reduction_factor": self.adapter_reduction_factor,
+            "lora_rank": self.lora_rank,
+            "lora_alpha": self.lora_alpha,
+            "output_hidden_states": self.output_hidden_states,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
