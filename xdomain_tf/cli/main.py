@@ -18,6 +18,7 @@ COMMANDS = {
     "pretrain": "pretrain",
     "pretrain-eval": "pretrain_eval",
     "transfer": "transfer",
+    "quickstart": "quickstart",
     "export": "export",
     "predict": "predict",
 }

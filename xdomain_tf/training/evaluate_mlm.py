@@ -3,9 +3,8 @@ import keras
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
-from xdomain_tf.training.pretraining_data import masked_lm_dataset
+from xdomain_tf.training.pretraining_data import lm_masker, masked_lm_dataset
 from xdomain_tf.training.pretraining_trainer import PretrainingTrainer
-from xdomain_tf.training.token_masker import TokenMasker
 
 
 def evaluate_mlm(
@@ -28,9 +27,10 @@ def evaluate_mlm(
     """Masked-LM loss (mean cross-entropy per predicted token) and accuracy on held-out
     data, per group and overall.
 
-    The masks depend only on the data, the tokenizer and `mask_seed`, so two models with
-    the same tokenizer (an encoder before and after domain-adaptive pretraining) are scored
-    on exactly the same masked tokens. An encoder without a masked-LM head gets a new one
+    The masks depend only on the data, the tokenizer, `batch_size`, `seq_len` and
+    `mask_seed`, so two models with the same tokenizer (an encoder before and after
+    domain-adaptive pretraining) scored with the same settings see exactly the same
+    masked tokens. An encoder without a masked-LM head gets a new one
     tied to its token embedding, initialised from `head_seed` (its score is then that of
     an untrained head: near `log(vocabulary size)`).
 
@@ -69,12 +69,7 @@ def evaluate_mlm(
     if not corpus.texts:
         raise XDomainError(f"no texts to evaluate in {files}")
     length = getattr(preprocessor, "sequence_length", seq_len)
-    masker = TokenMasker.from_tokenizer(
-        preprocessor.tokenizer,
-        mask_rate=mask_rate,
-        max_predictions=max_predictions or max(1, math.ceil(length * mask_rate)),
-        whole_word=whole_word,
-    )
+    masker = lm_masker(preprocessor.tokenizer, mask_rate, max_predictions or max(1, math.ceil(length * mask_rate)), whole_word)
     groups = corpus.text_groups
     dataset = masked_lm_dataset(
         corpus, preprocessor, masker, batch_size, groups, training=False, mask_seed=mask_seed,

@@ -4,8 +4,8 @@ Every pipeline mixes the corpus groups by temperature sampling in training
 (`sampling_probabilities`: group `g` drawn with probability `∝ n_g ** alpha`) and reads
 everything once, in order, in evaluation. Training pipelines repeat forever and are
 deterministic under `seed` (batch `k` is the same in every run, which `resumable_fit`
-needs); evaluation masks are fixed by `mask_seed`, so two models scored on the same data
-see the same masked tokens.
+needs); evaluation masks are fixed by `mask_seed`, so two models scored on the same data (same
+batch size and sequence length) see the same masked tokens.
 """
 import numpy as np
 import tensorflow as tf
@@ -37,7 +37,7 @@ def masked_lm_dataset(
     Args:
         corpus: a `PretrainingCorpus`.
         preprocessor: a `Preprocessor` (strings or `{"text", "text_pair"}` -> token features).
-        masker: a `TokenMasker`.
+        masker: a `xdomain_tf.text.MaskedLMMasker` (called with an explicit seed per batch).
         batch_size: examples per batch.
         groups: the group names in `domain_id` order (the trainer's groups).
         training: sampled, shuffled, repeated (True) or one ordered pass (False).
@@ -76,48 +76,51 @@ def masked_lm_dataset(
         dataset = dataset.map(lambda features, label: {**features, "sentence_label": label})
 
     def mask(features, batch_seed):
-        masked = masker(features["token_ids"], features["padding_mask"], batch_seed)
-        return {**features, **masked}
+        return masker(features, seed=batch_seed)
 
     return _with_seeds(dataset, training, seed, mask_seed).map(mask, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def lm_masker(tokenizer, mask_rate, max_predictions, whole_word=False):
+    """The `MaskedLMMasker` of pretraining: BERT's 80/10/10 corruption; special tokens
+    ([PAD], [UNK], [CLS], [SEP], [MASK]) are never predicted."""
+    from xdomain_tf.text.masked_lm_masker import MaskedLMMasker
+
+    return MaskedLMMasker(
+        tokenizer,
+        unselectable_token_ids=tokenizer.special_token_ids(),
+        mask_rate=mask_rate,
+        max_predictions=max_predictions,
+        whole_word=whole_word,
+    )
 
 
 def causal_lm_dataset(corpus, preprocessor, batch_size, groups, training=True, alpha=1.0, seed=0, bucketing=True):
     """Causal-LM batches (the `clm` part of a `PretrainingTrainer` batch).
 
-    Each text is packed as `[CLS] text [SEP]`; `labels` are the token ids shifted left by
-    one (position t predicts token t + 1, the last `[SEP]` included) and
-    `label_weights` is 1 where the next token is real.
+    Each text is packed as `[CLS] text [SEP]` and shifted by `xdomain_tf.text.causal_lm_inputs`:
+    the inputs drop the last position, `labels` are the next tokens (the final `[SEP]`
+    included) and `label_weights` is 1 where the next token is real.
 
     Returns:
         A dataset of dicts: `token_ids`, `segment_ids`, `padding_mask`, `labels`,
         `label_weights`, `domain_id`.
     """
+    from xdomain_tf.text.causal_lm_inputs import causal_lm_inputs
+
     _check_groups(corpus.text_groups, groups)
     label_space = LabelSpace({group: (_NO_LABEL,) for group in groups})
     dataset = make_dataset(
         corpus.text_records(), preprocessor, label_space, batch_size, training=training, alpha=alpha,
         seed=seed, multi_head=False, with_labels=False, bucketing=bucketing,
     )
-    dataset = dataset.map(causal_lm_batch, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def shift(features):
+        inputs, labels, weights = causal_lm_inputs({key: features[key] for key in _TOKEN_FEATURES})
+        return {**inputs, "labels": labels, "label_weights": weights, "domain_id": features["domain_id"]}
+
+    dataset = dataset.map(shift, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.repeat() if training else dataset
-
-
-def causal_lm_batch(features):
-    """Adds next-token `labels` and `label_weights` to packed token features.
-
-    Example:
-
-    >>> out = causal_lm_batch({"token_ids": tf.constant([[2, 7, 8, 3, 0]]),
-    ...                        "padding_mask": tf.constant([[1, 1, 1, 1, 0]])})
-    >>> out["labels"].numpy().tolist(), out["label_weights"].numpy().tolist()
-    ([[7, 8, 3, 0, 0]], [[1.0, 1.0, 1.0, 0.0, 0.0]])
-    """
-    ids = tf.cast(features["token_ids"], tf.int32)
-    mask = tf.cast(features["padding_mask"], tf.float32)
-    labels = tf.pad(ids[:, 1:], [[0, 0], [0, 1]])
-    weights = tf.pad(mask[:, 1:], [[0, 0], [0, 1]])
-    return {**features, "labels": labels, "label_weights": weights}
 
 
 def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1.0, seed=0):

@@ -91,6 +91,7 @@ def resumable_fit(
             validation_data=validation_data,
             callbacks=all_callbacks,
             verbose=verbose,
+            shuffle=False,  # the datasets shuffle themselves, deterministically
         )
         if guard.tripped:
             last = checkpointer.last_saved_step

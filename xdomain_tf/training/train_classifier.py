@@ -128,6 +128,7 @@ def _train(options, run, distribution, chief, log):
             options.valid, preprocessor, label_space, options.batch_size, training=False, bucketing=bucketing,
             default_domain=options.default_domain, on_error=options.on_error,
         )
+        valid_data = with_known_cardinality(valid_data)
     callbacks = [MeanOfDomains(label_space.domains), MetricsHistory(run.history_path, options.batch_size)]
     monitor = "val_mean_accuracy" if valid_data is not None else "mean_accuracy"
     keeper = BestModelKeeper(monitor, patience=options.patience, weights_path=run.best_weights_path)
@@ -180,6 +181,15 @@ def _train(options, run, distribution, chief, log):
         )
         log(f"wrote {run.path}")
     return summary
+
+
+def with_known_cardinality(dataset):
+    """The dataset with its batch count asserted (counted once), so Keras evaluates it
+    to the end without warning that the input "ran out of data"."""
+    import tensorflow as tf
+
+    count = int(dataset.reduce(0, lambda total, _: total + 1))
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def _label_space(run, options):

@@ -15,13 +15,12 @@ from xdomain_tf.training.metrics_history import MetricsHistory
 from xdomain_tf.training.precision import jit_compile_setting, set_precision
 from xdomain_tf.training.prepare_encoder import prepare_encoder
 from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
-from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
+from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, lm_masker, masked_lm_dataset
 from xdomain_tf.training.pretraining_head_weights import HEAD_FILE, mlm_head_weights_for, save_head_weights
 from xdomain_tf.training.pretraining_trainer import PretrainingTrainer
 from xdomain_tf.training.resumable_fit import resumable_fit
 from xdomain_tf.training.run_directory import RunDirectory
 from xdomain_tf.training.strategy import is_chief, strategy
-from xdomain_tf.training.token_masker import TokenMasker
 from xdomain_tf.training.warmup_linear_decay import WarmupLinearDecay
 from xdomain_tf.utils.atomic import write_json_atomic
 
@@ -112,10 +111,7 @@ def _train(options, run, distribution, chief, log):
     trainable, total = _count(trainer.trainable_weights), _count(trainer.weights)
     log(f"parameters: {total:,} total, {trainable:,} trainable ({100 * trainable / total:.2f}%)")
 
-    masker = TokenMasker.from_tokenizer(
-        preprocessor.tokenizer, mask_rate=options.mask_rate,
-        max_predictions=options.predictions_per_sequence, whole_word=options.whole_word,
-    )
+    masker = lm_masker(preprocessor.tokenizer, options.mask_rate, options.predictions_per_sequence, options.whole_word)
     # Replicas must see batches of one width; length bucketing is for single-replica runs.
     bucketing = distribution.num_replicas_in_sync == 1
     builder = _DataBuilder(options, objectives, preprocessor, masker, groups, bucketing)
