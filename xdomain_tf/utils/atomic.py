@@ -47,7 +47,16 @@ def atomic_path(path):
 
 
 def write_text_atomic(path, text):
-    """Writes `text` to `path` atomically (UTF-8)."""
+    """Writes `text` to `path` atomically (UTF-8).
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> write_text_atomic(path, "Straße")
+    >>> path.read_text(encoding="utf-8")
+    'Straße'
+    """
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -56,5 +65,17 @@ def write_text_atomic(path, text):
 
 
 def write_json_atomic(path, value):
-    """Writes `value` as indented JSON to `path` atomically."""
+    """Writes `value` as indented JSON to `path` atomically.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.json"
+    >>> write_json_atomic(path, {"steps": 10, "loss": 0.5})
+    >>> print(path.read_text(), end="")
+    {
+      "loss": 0.5,
+      "steps": 10
+    }
+    """
     write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

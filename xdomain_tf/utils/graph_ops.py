@@ -43,6 +43,18 @@ def saved_model_op_types(path, signature_key="serving_default", tags=("serve",))
 
     Returns:
         sorted list of op type names.
+
+    Example:
+
+    >>> import tempfile
+    >>> import tensorflow as tf
+    >>> module = tf.Module()
+    >>> module.f = tf.function(lambda x: {"length": tf.strings.length(x) + 1}, autograph=False,
+    ...                        input_signature=[tf.TensorSpec([None], tf.string)])
+    >>> path = tempfile.mkdtemp()
+    >>> tf.saved_model.save(module, path, signatures=module.f)
+    >>> saved_model_op_types(path)
+    ['AddV2', 'Const', 'Identity', 'PartitionedCall', 'Placeholder', 'StringLength']
     """
     from tensorflow.core.protobuf import saved_model_pb2
 
