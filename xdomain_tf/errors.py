@@ -2,7 +2,16 @@
 
 
 class XDomainError(ValueError):
-    """Base class for user-facing errors (bad input, bad configuration)."""
+    """Base class for user-facing errors (bad input, bad configuration).
+
+    Example:
+
+    >>> try:
+    ...     raise XDomainError("--batch-size must be positive, got 0")
+    ... except ValueError as error:
+    ...     print(error)
+    --batch-size must be positive, got 0
+    """
 
 
 class DataError(XDomainError):

@@ -94,3 +94,21 @@ def test_refuses_a_causal_encoder_and_unknown_sentence_objective():
         build_masked_lm(build_encoder(CONFIG, causal=True))
     with pytest.raises(XDomainError, match="sentence_objective"):
         build_masked_lm(build_encoder(CONFIG), sentence_objective="next")
+
+
+def test_trains_with_plain_keras_compile_and_fit():
+    keras.utils.set_random_seed(0)
+    model = build_masked_lm(build_encoder(CONFIG))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss={"mlm_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        weighted_metrics={"mlm_logits": ["sparse_categorical_accuracy"]},
+    )
+    inputs = _inputs(batch=8, length=6, predictions=3)
+    targets = np.take_along_axis(inputs["token_ids"], inputs["mask_positions"], axis=1)
+    weights = np.ones_like(targets, dtype="float32")
+    weights[:, -1] = 0.0
+    history = model.fit(
+        inputs, {"mlm_logits": targets}, sample_weight={"mlm_logits": weights}, epochs=15, batch_size=8, verbose=0
+    ).history
+    assert history["loss"][-1] < history["loss"][0] / 2

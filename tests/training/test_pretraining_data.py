@@ -7,11 +7,11 @@ from xdomain_tf.text.preprocessor import Preprocessor
 from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
 from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
-from xdomain_tf.training.token_masker import TokenMasker
+from xdomain_tf.training.pretraining_data import lm_masker
 
 TOKENIZER = WordPieceTokenizer(VOCABULARY)
 PREPROCESSOR = Preprocessor(TOKENIZER, sequence_length=24)
-MASKER = TokenMasker.from_tokenizer(TOKENIZER, mask_rate=0.2, max_predictions=4)
+MASKER = lm_masker(TOKENIZER, mask_rate=0.2, max_predictions=4)
 
 
 def _numpy(batch):
@@ -61,8 +61,9 @@ def test_causal_labels_are_the_next_tokens(tmp_path):
     corpus = PretrainingCorpus.from_files([write_corpus(tmp_path / "c.jsonl", count=8)])
     batch = _numpy(next(iter(causal_lm_dataset(corpus, PREPROCESSOR, 8, ["pets", "tech"], training=False))))
     np.testing.assert_array_equal(batch["labels"][:, :-1], batch["token_ids"][:, 1:])
-    np.testing.assert_array_equal(batch["label_weights"][:, :-1], batch["padding_mask"][:, 1:])
-    assert (batch["label_weights"][:, -1] == 0).all()
+    np.testing.assert_array_equal(batch["label_weights"], (batch["labels"] != 0).astype("float32"))
+    assert ((batch["labels"] == 3).sum(axis=1) == 1).all()  # every row learns to end with [SEP]
+    assert set(batch["domain_id"].tolist()) == {0, 1}
 
 
 def test_contrastive_batches_hold_both_sides(tmp_path):

@@ -9,7 +9,7 @@ from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
 from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
 from xdomain_tf.training.pretraining_trainer import PretrainingTrainer
-from xdomain_tf.training.token_masker import TokenMasker
+from xdomain_tf.training.pretraining_data import lm_masker
 
 TOKENIZER = WordPieceTokenizer(VOCABULARY)
 PREPROCESSOR = Preprocessor(TOKENIZER, sequence_length=24)
@@ -28,7 +28,7 @@ def _evaluate(trainer, dataset):
 
 def test_masked_lm_with_sentence_order_learns_and_reports_per_group(corpus):
     keras.utils.set_random_seed(0)
-    masker = TokenMasker.from_tokenizer(TOKENIZER, mask_rate=0.25, max_predictions=5)
+    masker = lm_masker(TOKENIZER, mask_rate=0.25, max_predictions=5)
     trainer = PretrainingTrainer(masked_lm=build_masked_lm(build_encoder(tiny_config()), "sop"), groups=GROUPS)
     trainer.compile(optimizer=keras.optimizers.Adam(3e-3))
     train = masked_lm_dataset(corpus, PREPROCESSOR, masker, 16, GROUPS, sentence_objective="sop").map(lambda b: {"mlm": b})
@@ -83,7 +83,7 @@ def test_objectives_share_one_encoder_and_weights_sum(corpus):
     trainer(trainer.dummy_batch())
     ids = {id(w) for w in trainer.weights}
     assert len(ids) == len({id(w) for w in encoder.weights}) + 5 + 1  # + MLM head + log_scale
-    masker = TokenMasker.from_tokenizer(TOKENIZER, max_predictions=4)
+    masker = lm_masker(TOKENIZER, 0.15, max_predictions=4)
     batch = next(iter(masked_lm_dataset(corpus, PREPROCESSOR, masker, 8, GROUPS, training=False)))
     pairs = next(iter(contrastive_dataset(corpus, PREPROCESSOR, 8, training=False)))
     both = _evaluate(trainer, _single({"mlm": batch, "contrastive": pairs}))

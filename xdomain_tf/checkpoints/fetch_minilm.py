@@ -56,7 +56,14 @@ def fetch_minilm(folder=None, force=False):
 
 
 def is_fetched(folder=None):
-    """Whether `folder` (default: the MiniLM cache folder) already holds the checkpoint."""
+    """Whether `folder` (default: the MiniLM cache folder) already holds the checkpoint.
+
+    Example:
+
+    >>> import tempfile
+    >>> is_fetched(tempfile.mkdtemp())
+    False
+    """
     folder = pathlib.Path(folder) if folder is not None else cache_dir("weights", MINILM_NAME)
     return all((folder / name).is_file() for name in _REQUIRED_FILES)
 

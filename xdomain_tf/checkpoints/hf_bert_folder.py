@@ -52,6 +52,12 @@ class HFBertFolder:
         strip_accents: the tokenizer's `strip_accents` (None: follows `lowercase`).
         has_pooler: whether the file holds `pooler.dense.*`.
         ignored_tensors: names of other task heads' tensors that were dropped.
+
+    Example:
+
+    >>> folder = read_hf_bert_folder("path/to/bert")  # doctest: +SKIP
+    >>> folder.has_pooler, sorted(folder.tensors)[0]  # doctest: +SKIP
+    (True, 'embeddings.LayerNorm.bias')
     """
 
     path: pathlib.Path
@@ -263,6 +269,16 @@ def read_tokenizer_options(path):
 
     Args:
         path: the folder.
+
+    Example:
+
+    >>> import json, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> read_tokenizer_options(folder)
+    (True, None)
+    >>> _ = (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
+    >>> read_tokenizer_options(folder)
+    (False, None)
     """
     tokenizer_config = pathlib.Path(path) / "tokenizer_config.json"
     if not tokenizer_config.is_file():

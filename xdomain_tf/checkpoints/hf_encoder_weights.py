@@ -11,7 +11,16 @@ from xdomain_tf.errors import XDomainError
 
 
 def encoder_config_of(encoder):
-    """The `EncoderConfig` an encoder from `build_encoder` was built with."""
+    """The `EncoderConfig` an encoder from `build_encoder` was built with.
+
+    Example:
+
+    >>> from xdomain_tf.models.build_encoder import build_encoder
+    >>> from xdomain_tf.models.encoder_config import EncoderConfig
+    >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
+    >>> encoder_config_of(encoder).num_hidden_layers
+    2
+    """
     config = getattr(encoder, "encoder_config", None)
     if config is None:
         raise XDomainError(

@@ -51,6 +51,14 @@ def keras_hub_backbone_config(backbone):
 
     Args:
         backbone: a `keras_hub.models.BertBackbone`.
+
+    Example:
+
+    >>> import keras_hub  # doctest: +SKIP
+    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
+    ...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
+    >>> keras_hub_backbone_config(backbone).hidden_act  # doctest: +SKIP
+    'gelu_approximate'
     """
     if type(backbone).__name__ != "BertBackbone":
         raise XDomainError(f"expected a keras_hub.models.BertBackbone, got {type(backbone).__name__}")
@@ -74,6 +82,15 @@ def keras_hub_backbone_to_hf_tensors(backbone):
 
     Args:
         backbone: a `keras_hub.models.BertBackbone`.
+
+    Example:
+
+    >>> import keras_hub  # doctest: +SKIP
+    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
+    ...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
+    >>> tensors = keras_hub_backbone_to_hf_tensors(backbone)  # doctest: +SKIP
+    >>> tensors["encoder.layer.0.attention.self.query.weight"].shape  # doctest: +SKIP
+    (32, 32)
     """
     config = keras_hub_backbone_config(backbone)
     tensors = {}
@@ -101,6 +118,14 @@ def assign_hf_tensors_to_keras_hub_backbone(backbone, tensors):
     Args:
         backbone: a built `keras_hub.models.BertBackbone` of the matching size.
         tensors: HF tensor name -> array, PyTorch layout (no `bert.` prefix).
+
+    Example:
+
+    >>> import keras_hub  # doctest: +SKIP
+    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
+    ...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
+    >>> tensors = keras_hub_backbone_to_hf_tensors(backbone)  # doctest: +SKIP
+    >>> assign_hf_tensors_to_keras_hub_backbone(backbone, tensors)  # doctest: +SKIP
     """
     for variable in backbone.weights:
         name = _hf_name(variable.path)

@@ -26,6 +26,12 @@ class LoadedBert:
         path: the folder.
         has_pooler: False when the checkpoint had no pooler (it keeps its initial weights).
         ignored_tensors: other task heads' tensors that were dropped.
+
+    Example:
+
+    >>> loaded = load_hf_bert("path/to/bert")  # doctest: +SKIP
+    >>> loaded.config.hidden_size, loaded.has_pooler, loaded.mlm_head_weights is None  # doctest: +SKIP
+    (384, True, True)
     """
 
     encoder: object
@@ -118,6 +124,14 @@ def tokenizer_from_vocab(vocab_path, lowercase=True, strip_accents=None):
         vocab_path: the vocab.txt.
         lowercase: lower-case the text (uncased BERT vocabularies).
         strip_accents: remove accents; None follows `lowercase` (as Hugging Face).
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> vocab = pathlib.Path(tempfile.mkdtemp()) / "vocab.txt"
+    >>> _ = vocab.write_text("[PAD]\\n[UNK]\\n[CLS]\\n[SEP]\\n[MASK]\\nhello\\nworld\\n")
+    >>> tokenizer_from_vocab(vocab).tokenize(["Hello World"]).to_list()
+    [[5, 6]]
     """
     from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 

@@ -58,7 +58,17 @@ def mlm_head_weights_from_hf(tensors, word_embeddings=None):
 
 
 def mlm_head_weights_to_hf(weights):
-    """The inverse of `mlm_head_weights_from_hf`: HF `cls.predictions.*` tensors (PyTorch layout)."""
+    """The inverse of `mlm_head_weights_from_hf`: HF `cls.predictions.*` tensors (PyTorch layout).
+
+    Example:
+
+    >>> import numpy as np
+    >>> weights = {"transform_kernel": np.array([[1.0, 2.0], [3.0, 4.0]]),
+    ...            "transform_bias": np.zeros(2), "layer_norm_gamma": np.ones(2),
+    ...            "layer_norm_beta": np.zeros(2), "output_bias": np.zeros(5)}
+    >>> mlm_head_weights_to_hf(weights)["cls.predictions.transform.dense.weight"].tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
     _check_keys(weights)
     prefix = "cls.predictions."
     return {
@@ -76,6 +86,19 @@ def assign_mlm_head_weights(head, weights):
     Args:
         head: a built `MaskedLMHead` (call it once, or `head.build(shape)`, first).
         weights: the dict (e.g. `load_hf_bert(...).mlm_head_weights`).
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from xdomain_tf.layers.masked_lm_head import MaskedLMHead
+    >>> embedding = keras.layers.Embedding(20, 8)
+    >>> embedding.build((None,))
+    >>> head = MaskedLMHead(embedding)
+    >>> _ = head(np.zeros((1, 3, 8), "float32"))
+    >>> weights = dict(mlm_head_weights_of(head), output_bias=np.full(20, 0.5, "float32"))
+    >>> assign_mlm_head_weights(head, weights)
+    >>> float(head.output_bias.numpy()[0])
+    0.5
     """
     _check_keys(weights)
     if not head.built:
@@ -98,7 +121,19 @@ def assign_mlm_head_weights(head, weights):
 
 
 def mlm_head_weights_of(head):
-    """The Keras-layout weight dict of a built `MaskedLMHead` (for `save_hf_bert`)."""
+    """The Keras-layout weight dict of a built `MaskedLMHead` (for `save_hf_bert`).
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from xdomain_tf.layers.masked_lm_head import MaskedLMHead
+    >>> embedding = keras.layers.Embedding(20, 8)
+    >>> embedding.build((None,))
+    >>> head = MaskedLMHead(embedding)
+    >>> _ = head(np.zeros((1, 3, 8), "float32"))
+    >>> {key: value.shape for key, value in mlm_head_weights_of(head).items()}
+    {'transform_kernel': (8, 8), 'transform_bias': (8,), 'layer_norm_gamma': (8,), 'layer_norm_beta': (8,), 'output_bias': (20,)}
+    """
     return {
         "transform_kernel": head.transform_dense.kernel.numpy(),
         "transform_bias": head.transform_dense.bias.numpy(),

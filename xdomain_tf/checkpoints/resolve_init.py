@@ -22,6 +22,12 @@ class InitializedEncoder:
         source: a human-readable description of where the encoder came from.
         mlm_head_weights: masked-LM head weights (Keras layout) when the checkpoint has
             them, else None.
+
+    Example:
+
+    >>> initialized = resolve_init("bert_mini", vocab_size=500)
+    >>> initialized.config.num_hidden_layers, initialized.tokenizer
+    (4, None)
     """
 
     encoder: object

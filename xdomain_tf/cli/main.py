@@ -25,6 +25,14 @@ COMMANDS = {
 
 
 def build_parser():
+    """The `xdomain-tf` argument parser with every sub-command of `COMMANDS`.
+
+    Example:
+
+    >>> args = build_parser().parse_args(["data", "stats", "train.jsonl"])
+    >>> args.command, callable(args.run)
+    ('data', True)
+    """
     parser = argparse.ArgumentParser(
         prog="xdomain-tf",
         description="Cross-domain and cross-lingual BERT-style encoders on Keras 3 / TensorFlow.",
@@ -37,6 +45,15 @@ def build_parser():
 
 
 def main(argv=None):
+    """Runs `xdomain-tf` with `argv` (default: `sys.argv[1:]`) and returns the exit code.
+
+    User errors (`XDomainError`, missing files) print one line on stderr and return 2.
+
+    Example:
+
+    >>> main(["data", "stats", "missing.jsonl"])
+    2
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -27,7 +27,18 @@ _TYPES = {"int": int, "float": float, "str": str}
 
 
 def add_training_flags(parser, options_class, skip=()):
-    """Adds one flag per field of `options_class` (defaults None, so YAML values survive)."""
+    """Adds one flag per field of `options_class` (defaults None, so YAML values survive).
+
+    Example:
+
+    >>> import argparse
+    >>> from xdomain_tf.training.train_options import TrainOptions
+    >>> parser = argparse.ArgumentParser()
+    >>> add_training_flags(parser, TrainOptions)
+    >>> args = parser.parse_args(["--train", "a.jsonl", "--out", "runs/x", "--batch-size", "16"])
+    >>> args.batch_size, args.epochs, args.config
+    (16, None, None)
+    """
     parser.add_argument("--config", help="YAML file with any of these options (flags win)")
     for field in dataclasses.fields(options_class):
         if field.name in skip:
@@ -46,7 +57,19 @@ def add_training_flags(parser, options_class, skip=()):
 
 
 def options_from_args(options_class, args):
-    """Builds the options from parsed flags and the optional `--config` file."""
+    """Builds the options from parsed flags and the optional `--config` file.
+
+    Example:
+
+    >>> import argparse
+    >>> from xdomain_tf.training.train_options import TrainOptions
+    >>> parser = argparse.ArgumentParser()
+    >>> add_training_flags(parser, TrainOptions)
+    >>> args = parser.parse_args(["--train", "a.jsonl", "--out", "runs/x", "--batch-size", "16"])
+    >>> options = options_from_args(TrainOptions, args)
+    >>> options.train, options.batch_size, options.epochs
+    (['a.jsonl'], 16, 3)
+    """
     names = options_class.field_names()
     flags = {name: getattr(args, name) for name in names if hasattr(args, name)}
     return options_class.from_sources(config_path=args.config, **flags)

@@ -19,6 +19,14 @@ def distribute(dataset_fn, strategy):
 
     Returns:
         A distributed dataset for `strategy.run` loops or Keras `fit` under the strategy.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> def dataset_fn(input_context):
+    ...     return tf.data.Dataset.range(4).batch(input_context.get_per_replica_batch_size(2))
+    >>> [batch.numpy().tolist() for batch in distribute(dataset_fn, tf.distribute.get_strategy())]
+    [[0, 1], [2, 3]]
     """
 
     def per_worker(input_context):

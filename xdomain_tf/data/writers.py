@@ -57,6 +57,16 @@ def write_tfrecord(records, path):
 
     Returns:
         The number of records written.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from xdomain_tf.data.readers import read_records
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "out.tfrecord.gz"
+    >>> write_tfrecord([{"text": "Rain today", "label": "weather", "domain": "news"}], path)
+    1
+    >>> list(read_records(path))
+    [{'text': 'Rain today', 'label': 'weather', 'domain': 'news'}]
     """
     fmt, compressed = data_format(path)
     if fmt != "tfrecord":

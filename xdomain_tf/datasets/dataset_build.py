@@ -43,12 +43,26 @@ class DatasetBuild:
 
 
 def shuffled(records, seed):
-    """Records in a fixed pseudo-random order (by hash of their id), not grouped by label."""
+    """Records in a fixed pseudo-random order (by hash of their id), not grouped by label.
+
+    Example:
+
+    >>> [record["id"] for record in shuffled([{"id": "a"}, {"id": "b"}, {"id": "c"}], seed=0)]
+    ['c', 'a', 'b']
+    """
     return sorted(records, key=lambda r: (hash_fraction(r["id"], seed), r["id"]))
 
 
 def write_records(records, path):
-    """Writes records to a JSONL file atomically, validated by the record schema."""
+    """Writes records to a JSONL file atomically, validated by the record schema.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "train.jsonl"
+    >>> write_records([{"text": "Rain", "label": "weather", "domain": "news"}], path).read_text()
+    '{"text": "Rain", "label": "weather", "domain": "news"}\\n'
+    """
     from xdomain_tf.data.writers import write_jsonl
 
     write_jsonl(records, path)
@@ -56,7 +70,17 @@ def write_records(records, path):
 
 
 def write_splits(records_by_split, out_dir, seed, notes=None):
-    """Writes train/valid/test JSONL files and returns a DatasetBuild with their stats."""
+    """Writes train/valid/test JSONL files and returns a DatasetBuild with their stats.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> build = write_splits({"train": [{"id": "1", "text": "a b", "label": "x", "domain": "d"}],
+    ...                       "valid": [{"id": "2", "text": "c", "label": "x", "domain": "d"}]}, folder, seed=0)
+    >>> build.stats["train"]["examples"], sorted(path.name for path in folder.iterdir())
+    (1, ['stats.json', 'train.jsonl', 'valid.jsonl'])
+    """
     out_dir = pathlib.Path(out_dir)
     paths, stats = {}, {}
     for split, records in records_by_split.items():

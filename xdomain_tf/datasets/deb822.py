@@ -26,6 +26,15 @@ def open_index_lines(path):
 
     Args:
         path: the file.
+
+    Example:
+
+    >>> import gzip, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "Packages.gz"
+    >>> with gzip.open(path, "wt") as handle:
+    ...     _ = handle.write("Package: gnuplot\\nSection: math\\n")
+    >>> list(open_index_lines(path))
+    ['Package: gnuplot', 'Section: math']
     """
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1]

@@ -32,6 +32,12 @@ class DebianLists:
     Args:
         packages: `Packages` files (Section, Source, Tag).
         translations: dict language -> `Translation-<language>` files.
+
+    Example:
+
+    >>> lists = DebianLists(packages=["Packages"], translations={"en": ["Translation-en"]})
+    >>> lists.require(["en"]).translations
+    {'en': ['Translation-en']}
     """
 
     packages: list
@@ -90,7 +96,13 @@ def _classify(files):
 
 
 def apt_lists_dir(cache):
-    """Where `fetch_debian_lists` keeps apt's lists under the cache folder `cache`."""
+    """Where `fetch_debian_lists` keeps apt's lists under the cache folder `cache`.
+
+    Example:
+
+    >>> apt_lists_dir("/tmp/cache").as_posix()
+    '/tmp/cache/apt/lists'
+    """
     return pathlib.Path(cache) / "apt" / "lists"
 
 
@@ -122,6 +134,13 @@ def fetch_debian_lists(
     Raises:
         XDomainError: apt is missing, the archive cannot be reached, or a language
             has no Translation file.
+
+    Example (needs network the first time, about 26 MB):
+
+    >>> from xdomain_tf.utils.cache import cache_dir
+    >>> lists = fetch_debian_lists(("en", "de"), cache_dir("debian"))  # doctest: +SKIP
+    >>> sorted(lists.translations)  # doctest: +SKIP
+    ['de', 'en']
     """
     root = pathlib.Path(cache) / "apt"
     lists_dir = root / "lists"
@@ -175,6 +194,14 @@ def write_apt_config(root, languages, mirror, suite, components, architecture):
     `Dir::Etc::Parts` points at a copy of the system's `apt.conf.d` without files
     that set `Acquire::Languages` (container images often disable translations
     there), and our own last part clears update hooks and lists the languages.
+
+    Example:
+
+    >>> import tempfile
+    >>> config = write_apt_config(tempfile.mkdtemp(), ["en", "de"], DEFAULT_MIRROR,
+    ...                           "bookworm", ("main",), "amd64")
+    >>> config.name, (config.parent / "lists").is_dir()
+    ('apt.conf', True)
     """
     root = pathlib.Path(root)
     for sub in ("lists/partial", "cache/archives/partial", "log", "parts", "sources.list.d"):

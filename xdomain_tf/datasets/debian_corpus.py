@@ -24,6 +24,12 @@ class DebianCorpus:
             summary, text, path, line), from `read_translations`.
         origin: where the files came from (for the build notes).
         counts: dict of what was skipped while loading (per language).
+
+    Example:
+
+    >>> corpus = load_debian_corpus("en,de", from_file="path/to/lists")  # doctest: +SKIP
+    >>> corpus.packages["gnuplot"].section, sorted(corpus.descriptions)  # doctest: +SKIP
+    ('math', ['de', 'en'])
     """
 
     packages: dict
@@ -74,6 +80,17 @@ def load_debian_corpus(
 
     Returns:
         DebianCorpus.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "Packages").write_text("Package: gnuplot\\nSection: math\\nDescription-md5: 0a\\n")
+    >>> _ = (folder / "Translation-en").write_text(
+    ...     "Package: gnuplot\\nDescription-md5: 0a\\nDescription-en: plotting tool\\n Draws graphs.\\n")
+    >>> corpus = load_debian_corpus("en", from_file=folder)
+    >>> corpus.packages["gnuplot"].section, corpus.descriptions["en"]["gnuplot"]["text"]
+    ('math', 'plotting tool\\nDraws graphs.')
     """
     languages = parse_languages(languages)
     wanted = tuple(dict.fromkeys(("en",) + languages))

@@ -22,6 +22,12 @@ class PackageInfo:
         section: the Section without its `contrib/` / `non-free/` / `non-free-firmware/` prefix.
         tags: debtags from `Tag:` (e.g. `field::biology`).
         description_md5: md5 values of the package's English description.
+
+    Example:
+
+    >>> info = PackageInfo(package="starfield-data", source="starfield", section="games")
+    >>> info.source, info.tags
+    ('starfield', ())
     """
 
     package: str
@@ -61,6 +67,14 @@ def read_packages(paths):
 
     Raises:
         DataError: a stanza without `Package:`.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "Packages"
+    >>> _ = path.write_text("Package: gnuplot\\nSection: math\\nTag: field::mathematics\\n")
+    >>> read_packages([path])
+    {'gnuplot': PackageInfo(package='gnuplot', source='gnuplot', section='math', tags=('field::mathematics',), description_md5=())}
     """
     packages = {}
     for path in paths:
@@ -98,6 +112,14 @@ def read_translations(paths, language):
 
     Raises:
         DataError: a stanza missing `Package:` or its description field.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "Translation-de"
+    >>> _ = path.write_text("Package: gnuplot\\nDescription-de: Plotprogramm\\n Zeichnet Graphen.\\n")
+    >>> [(entry["package"], entry["text"]) for entry in read_translations([path], "de")]
+    [('gnuplot', 'Plotprogramm\\nZeichnet Graphen.')]
     """
     field = f"Description-{language}"
     for path in paths:

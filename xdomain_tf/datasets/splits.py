@@ -25,7 +25,13 @@ def hash_fraction(key, seed=DEFAULT_SEED):
 
 
 def check_fractions(fractions):
-    """Returns `fractions` as three floats after checking they make a split."""
+    """Returns `fractions` as three floats after checking they make a split.
+
+    Example:
+
+    >>> check_fractions([0.8, 0.1, 0.1])
+    (0.8, 0.1, 0.1)
+    """
     fractions = tuple(float(f) for f in fractions)
     if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-6:
         from xdomain_tf.errors import XDomainError

@@ -158,7 +158,15 @@ def saved_model(
 
 
 def load_classifier_run(run):
-    """`(model, preprocessor, label_space)` of a classifier run, checked to agree."""
+    """`(model, preprocessor, label_space)` of a classifier run, checked to agree.
+
+    Example (needs a finished `xdomain-tf train` run):
+
+    >>> from xdomain_tf.training.run_directory import RunDirectory
+    >>> model, preprocessor, label_space = load_classifier_run(RunDirectory("runs/demo"))  # doctest: +SKIP
+    >>> label_space.domains  # doctest: +SKIP
+    ('debian', 'news')
+    """
     info = run.run_info()
     if info.get("kind", "classifier") != "classifier":
         raise XDomainError(f"{run.path}: a {info.get('kind')!r} run; only classifier runs export")
@@ -175,7 +183,17 @@ def load_classifier_run(run):
 
 
 def existing_versions(export_base):
-    """The integer version folders in `export_base`, sorted."""
+    """The integer version folders in `export_base`, sorted.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("10", "2", "notes"):
+    ...     (base / name).mkdir()
+    >>> existing_versions(base)
+    [2, 10]
+    """
     export_base = pathlib.Path(export_base)
     if not export_base.is_dir():
         return []
@@ -183,7 +201,16 @@ def existing_versions(export_base):
 
 
 def choose_version(export_base, version, overwrite):
-    """The version to write: `version` checked, or the next one after the highest present."""
+    """The version to write: `version` checked, or the next one after the highest present.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> (base / "1").mkdir(); (base / "3").mkdir()
+    >>> choose_version(base, None, overwrite=False), choose_version(base, 3, overwrite=True)
+    (4, 3)
+    """
     versions = existing_versions(export_base)
     if version is None:
         return (versions[-1] + 1) if versions else 1
@@ -195,7 +222,14 @@ def choose_version(export_base, version, overwrite):
 
 
 def export_metadata(run, module, signatures):
-    """The metadata.json of an export (ops are added after saving)."""
+    """The metadata.json of an export (ops are added after saving).
+
+    Example (as `saved_model` calls it):
+
+    >>> metadata = export_metadata(run, module, signatures)  # doctest: +SKIP
+    >>> metadata["format"], [domain["signature"] for domain in metadata["domains"]]  # doctest: +SKIP
+    ('xdomain_tf.saved_model/1', ['classify_news', 'classify_debian'])
+    """
     import keras
     import tensorflow as tf
     import tensorflow_text

@@ -253,6 +253,14 @@ def route_to_domain(logits, domain_id, domain_names, max_labels):
         domain_id: int32 `[batch]`.
         domain_names: the domains in id order.
         max_labels: the most labels of any domain.
+
+    Example:
+
+    >>> logits = {"news": tf.constant([[2.0, 0.0], [2.0, 0.0]]),
+    ...           "web": tf.constant([[0.0, 0.0, 5.0], [0.0, 0.0, 5.0]])}
+    >>> probabilities, label_id, score = route_to_domain(logits, tf.constant([0, 1]), ["news", "web"], 3)
+    >>> probabilities.shape, label_id.numpy().tolist(), float(probabilities[0, 2])
+    (TensorShape([2, 3]), [0, 2], 0.0)
     """
     padded = []
     for domain in domain_names:

@@ -55,7 +55,14 @@ _core_ops_cache = []
 
 
 def core_tensorflow_ops():
-    """The op names plain TensorFlow registers (no tensorflow_text), from a subprocess."""
+    """The op names plain TensorFlow registers (no tensorflow_text), from a subprocess.
+
+    Example (starts a TensorFlow subprocess once, a few seconds):
+
+    >>> ops = core_tensorflow_ops()  # doctest: +SKIP
+    >>> "MatMul" in ops, "FastBertNormalize" in ops  # doctest: +SKIP
+    (True, False)
+    """
     if not _core_ops_cache:
         result = subprocess.run(
             [sys.executable, "-c", _LIST_CORE_OPS],
@@ -78,6 +85,12 @@ def check_serving_ops(saved_model_dir):
         `{"ops": [...], "core": [...], "tensorflow_text": [...], "unsupported": [...]}`,
         each sorted (`ops` lists every op of the graphs and their function libraries); the
         model serves on TF Serving 2.20 when `unsupported` is empty.
+
+    Example (starts a TensorFlow subprocess, a few seconds):
+
+    >>> report = check_serving_ops("export/xdomain/1")  # doctest: +SKIP
+    >>> report["unsupported"], "FastBertNormalize" in report["tensorflow_text"]  # doctest: +SKIP
+    ([], True)
     """
     ops = saved_model_op_types(saved_model_dir, signature_key=None)
     core = core_tensorflow_ops()

@@ -28,6 +28,13 @@ def warmup_predict_requests(model_name, examples, signatures, batch_sizes=(1, 8,
 
     Returns:
         A list of `predict_pb2.PredictRequest`.
+
+    Example:
+
+    >>> requests = warmup_predict_requests("xdomain", [{"text": "great match", "domain": "news"}],
+    ...                                    {"serving_default": ("text_domain", None)}, batch_sizes=(1, 2))
+    >>> [len(request.inputs["text"].string_val) for request in requests], sorted(requests[0].inputs)
+    ([1, 2], ['domain', 'text'])
     """
     from xdomain_tf.serving.grpc_request import grpc_request
 
@@ -75,6 +82,15 @@ def write_warmup_requests(saved_model_dir, requests):
 
     Returns:
         The path of the file written.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> requests = warmup_predict_requests("xdomain", [{"text": "great match", "domain": "news"}],
+    ...                                    {"serving_default": ("text_domain", None)}, batch_sizes=(1,))
+    >>> folder = tempfile.mkdtemp()
+    >>> write_warmup_requests(folder, requests).relative_to(folder).as_posix()
+    'assets.extra/tf_serving_warmup_requests'
     """
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
@@ -89,7 +105,17 @@ def write_warmup_requests(saved_model_dir, requests):
 
 
 def read_warmup_requests(path):
-    """The PredictRequests stored in a warm-up file (what TF Serving replays)."""
+    """The PredictRequests stored in a warm-up file (what TF Serving replays).
+
+    Example:
+
+    >>> import tempfile
+    >>> requests = warmup_predict_requests("xdomain", [{"text": "great match", "domain": "news"}],
+    ...                                    {"serving_default": ("text_domain", None)}, batch_sizes=(1, 2))
+    >>> path = write_warmup_requests(tempfile.mkdtemp(), requests)
+    >>> read_warmup_requests(path) == requests
+    True
+    """
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 

@@ -5,14 +5,14 @@ from xdomain_tf.models.masked_lm import MaskedLM
 def build_masked_lm(encoder, sentence_objective=None, mlm_head_weights=None, dtype=None, name="masked_lm"):
     """Builds a masked LM whose output projection is tied to the encoder's token embedding.
 
-    Train it on batches from `xdomain_tf.training.mask_tokens` (or any masker giving
+    Train it on batches masked by `xdomain_tf.text.MaskedLMMasker` (or any masker giving
     `mask_positions`, `mask_ids`, `mask_weights`): the loss is the sparse cross-entropy of
     `mlm_logits` against `mask_ids`, weighted by `mask_weights` (padding slots weigh 0).
     `compile(loss={"mlm_logits": SparseCategoricalCrossentropy(from_logits=True)},
     weighted_metrics={"mlm_logits": ["sparse_categorical_accuracy"]})` and
     `fit(x, {"mlm_logits": mask_ids}, sample_weight={"mlm_logits": mask_weights})` does
-    exactly that; `xdomain_tf.training.PretrainingTrainer` adds per-domain metrics and
-    other objectives.
+    exactly that; `xdomain_tf.training.pretraining_trainer.PretrainingTrainer` adds
+    per-domain metrics and other objectives.
 
     Args:
         encoder: a bidirectional `TransformerEncoder` (e.g. from `build_encoder` or

@@ -12,9 +12,9 @@ class CausalLM(keras.Model):
 
     Inputs (dict): `token_ids`, `segment_ids`, `padding_mask` (int32 `[batch, seq]`,
     right-padded). Output: float32 logits `[batch, seq, vocab]`; position `t` predicts the
-    token at `t + 1` (train with the labels shifted left by one, see
-    `xdomain_tf.training.causal_lm_batch`). The head (`model.lm_head`, a `MaskedLMHead`)
-    projects with the encoder's token embedding matrix (tied, one variable).
+    token at `t + 1` (train on `xdomain_tf.text.causal_lm_inputs`: labels shifted left by
+    one). The head (`model.lm_head`, a `MaskedLMHead`) projects with the encoder's token
+    embedding matrix (tied, one variable).
 
     Decode with `xdomain_tf.models.CausalLMGenerator`, which reuses these layers with a
     key/value cache.
@@ -23,6 +23,17 @@ class CausalLM(keras.Model):
         encoder: a causal `TransformerEncoder` (`build_encoder(config, causal=True)`).
         dtype: dtype policy of the head.
         **kwargs: `name`, `trainable`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models import EncoderConfig, build_encoder
+    >>> config = EncoderConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
+    ...                        num_attention_heads=2, intermediate_size=64)
+    >>> lm = CausalLM(build_encoder(config, causal=True))
+    >>> ids = np.array([[2, 7, 9, 3]], "int32")
+    >>> tuple(lm({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids}).shape)
+    (1, 4, 50)
     """
 
     def __init__(self, encoder, dtype=None, **kwargs):

@@ -28,6 +28,22 @@ class ContrastiveAligner(keras.Model):
         learn_temperature: learn it (`model.similarity.log_scale`) or keep it fixed.
         dtype: dtype policy of the similarity layer.
         **kwargs: `name`, `trainable`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models import EncoderConfig, build_encoder
+    >>> encoder = build_encoder(EncoderConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
+    ...                                       num_attention_heads=2, intermediate_size=64))
+    >>> model = ContrastiveAligner(encoder, temperature=0.1, learn_temperature=False)
+    >>> source = np.array([[2, 5, 3], [2, 6, 3]], "int32")
+    >>> target = np.array([[2, 7, 8, 3], [2, 9, 3, 0]], "int32")
+    >>> out = model({"source_token_ids": source, "source_segment_ids": 0 * source,
+    ...              "source_padding_mask": np.ones_like(source),
+    ...              "target_token_ids": target, "target_segment_ids": 0 * target,
+    ...              "target_padding_mask": (target > 0).astype("int32")})
+    >>> tuple(out["logits"].shape), tuple(out["target_embedding"].shape)
+    ((2, 2), (2, 32))
     """
 
     def __init__(self, encoder, temperature=0.05, learn_temperature=True, dtype=None, **kwargs):

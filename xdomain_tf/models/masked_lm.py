@@ -31,6 +31,19 @@ class MaskedLM(keras.Model):
         sentence_objective: None, `"nsp"` or `"sop"`.
         dtype: dtype policy of the heads (logits are float32 regardless).
         **kwargs: `name`, `trainable`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models import EncoderConfig, build_encoder
+    >>> encoder = build_encoder(EncoderConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
+    ...                                       num_attention_heads=2, intermediate_size=64))
+    >>> model = MaskedLM(encoder)
+    >>> ids = np.array([[2, 5, 4, 3]], "int32")
+    >>> out = model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids,
+    ...              "mask_positions": np.array([[2]], "int32")})
+    >>> sorted(out), tuple(out["mlm_logits"].shape)
+    (['mlm_logits'], (1, 1, 50))
     """
 
     def __init__(self, encoder, sentence_objective=None, dtype=None, **kwargs):

@@ -10,7 +10,13 @@ FREEZE_MODES = (False, True, "base")
 
 
 def validate_domains(domains):
-    """Checks `{domain name: [label names]}` and returns it as a plain ordered dict."""
+    """Checks `{domain name: [label names]}` and returns it as a plain ordered dict.
+
+    Example:
+
+    >>> validate_domains({"news": ("sport", "politics"), "software": [1, 2]})
+    {'news': ['sport', 'politics'], 'software': ['1', '2']}
+    """
     if not isinstance(domains, dict) or not domains:
         raise XDomainError(
             "domains must be a non-empty dict mapping each domain name to its label names, "
@@ -30,7 +36,14 @@ def validate_domains(domains):
 
 
 def masked_mean(sequence, padding_mask):
-    """Mean of `sequence` `[batch, seq, hidden]` over the positions where the mask is 1."""
+    """Mean of `sequence` `[batch, seq, hidden]` over the positions where the mask is 1.
+
+    Example:
+
+    >>> import numpy as np
+    >>> masked_mean(np.array([[[1.0], [3.0], [100.0]]]), np.array([[1, 1, 0]])).numpy().tolist()
+    [[2.0]]
+    """
     weights = ops.cast(padding_mask, "float32")[:, :, None]
     total = ops.sum(ops.cast(sequence, "float32") * weights, axis=1)
     count = ops.maximum(ops.sum(weights, axis=1), 1.0)
@@ -62,6 +75,20 @@ class MultiDomainClassifier(keras.Model):
             `sequence_output`; the encoder's unused `pooler` is then frozen).
         dtype: dtype policy of the heads (the logits are float32 regardless).
         **kwargs: `name`, `trainable`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models import EncoderConfig, build_encoder
+    >>> encoder = build_encoder(EncoderConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
+    ...                                       num_attention_heads=2, intermediate_size=64))
+    >>> model = MultiDomainClassifier(encoder, {"news": ["business", "sport"], "software": ["games"]},
+    ...                               pooling="mean")
+    >>> ids = np.array([[2, 5, 3]], "int32")
+    >>> logits = model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids,
+    ...                 "domain_id": np.array([0], "int32")})
+    >>> model.domain_names, {name: tuple(value.shape) for name, value in logits.items()}
+    (['news', 'software'], {'news': (1, 2), 'software': (1, 1)})
     """
 
     def __init__(

@@ -57,6 +57,17 @@ class TransformerEncoder(keras.Model):
         output_hidden_states: also output every layer's hidden states.
         dtype: dtype policy of all layers (None: the global policy).
         **kwargs: `name`, `trainable`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models.encoder_config import EncoderConfig
+    >>> encoder = TransformerEncoder(EncoderConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
+    ...                                            num_attention_heads=2, intermediate_size=64))
+    >>> ids = np.array([[2, 5, 6, 3]], "int32")
+    >>> outputs = encoder({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids})
+    >>> sorted(outputs), tuple(outputs["sequence_output"].shape)
+    (['pooled_output', 'sequence_output'], (1, 4, 32))
     """
 
     def __init__(

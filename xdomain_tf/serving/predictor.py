@@ -11,6 +11,17 @@ class Predictor:
 
     Args:
         batch_size: texts per model call.
+
+    Example:
+
+    >>> class LengthPredictor(Predictor):
+    ...     def __init__(self):
+    ...         super().__init__(batch_size=2)
+    ...         self.domains = {"news": ["short", "long"]}
+    ...     def _predict_batch(self, texts, domains, text_pairs):
+    ...         return ["short" if len(text) < 10 else "long" for text in texts], [1.0] * len(texts)
+    >>> LengthPredictor().predict(["hi", "a much longer text", "ok"], "news")[1]
+    {'domain': 'news', 'label': 'long', 'score': 1.0}
     """
 
     kind = None

@@ -149,6 +149,12 @@ def build_darts_trie(values):
 
     Returns:
         numpy uint32 array; unit 0 is the root.
+
+    Example:
+
+    >>> trie = build_darts_trie({b"a": 1, b"ab": 2})
+    >>> trie.dtype.name, int(trie[0])
+    ('uint32', 0)
     """
     root = {}
     for key, value in values.items():

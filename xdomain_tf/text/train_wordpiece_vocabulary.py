@@ -112,6 +112,11 @@ def count_words(
 
     Returns:
         dict str word -> count.
+
+    Example:
+
+    >>> count_words(["Hello there, hello!"])
+    {'hello': 2, 'there': 1, ',': 1, '!': 1}
     """
     strip = check_normalization_options(lowercase, strip_accents, normalization)
 

@@ -17,6 +17,14 @@ def read_vocabulary(path):
     Raises:
         DataError: not UTF-8, an empty line, a token with whitespace, a duplicate.
         FileNotFoundError: no such file.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "vocab.txt"
+    >>> _ = path.write_bytes(b"[PAD]\\r\\n[UNK]\\r\\nhello\\r\\n")
+    >>> read_vocabulary(path)
+    ['[PAD]', '[UNK]', 'hello']
     """
     path = pathlib.Path(path)
     data = path.read_bytes()
@@ -83,6 +91,13 @@ def write_vocabulary(tokens, path):
 
     Returns:
         the path as a `pathlib.Path`.
+
+    Example:
+
+    >>> import tempfile
+    >>> path = write_vocabulary(["[PAD]", "[UNK]", "hello"], tempfile.mkdtemp() + "/run/vocab.txt")
+    >>> path.read_text(encoding="utf-8")
+    '[PAD]\\n[UNK]\\nhello\\n'
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

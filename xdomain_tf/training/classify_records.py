@@ -52,7 +52,16 @@ def classify_records(model, preprocessor, label_space, records_or_paths, batch_s
 
 
 def evaluate_rows(rows, label_space):
-    """`evaluation_report` input from `classify_records` rows: `{domain: (true, predicted, labels)}`."""
+    """`evaluation_report` input from `classify_records` rows: `{domain: (true, predicted, labels)}`.
+
+    Example:
+
+    >>> from xdomain_tf.data.label_space import LabelSpace
+    >>> space = LabelSpace({"news": ["politics", "sport"]})
+    >>> evaluate_rows([{"domain": "news", "true": "sport", "label": "politics"},
+    ...                {"domain": "news", "true": "sport", "label": "sport"}], space)
+    {'news': (['sport', 'sport'], ['politics', 'sport'], ['politics', 'sport'])}
+    """
     per_domain = {}
     for row in rows:
         true, predicted, _ = per_domain.setdefault(row["domain"], ([], [], list(label_space.labels(row["domain"]))))

@@ -18,6 +18,15 @@ def apply_unfreezing(encoder, epoch):
 
     Blocks `transformer_layer_{L-k}` ... `transformer_layer_{L-1}` train when `k` blocks
     are unfrozen; the pooler trains from the first unfrozen block on; the embeddings last.
+
+    Example:
+
+    >>> from xdomain_tf.models import EncoderConfig, build_encoder
+    >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
+    >>> apply_unfreezing(encoder, epoch=1)
+    1
+    >>> [block.trainable for block in encoder.transformer_layers], encoder.get_layer("embeddings").trainable
+    ([False, True], False)
     """
     blocks = list(encoder.transformer_layers)
     count = unfrozen_blocks(epoch, len(blocks))

@@ -27,5 +27,13 @@ def _reduce_per_replica(values, strategy, reduction):
 
 
 def patch_keras_multi_worker_reduce():
-    """Installs the wrapper (idempotent)."""
+    """Installs the wrapper (idempotent).
+
+    Example (`xdomain_tf.training.strategy` calls it for `multi_worker`):
+
+    >>> from keras.src.backend.tensorflow import trainer as tf_trainer
+    >>> patch_keras_multi_worker_reduce()  # doctest: +SKIP
+    >>> tf_trainer.reduce_per_replica.__module__  # doctest: +SKIP
+    'xdomain_tf.training.keras_multi_worker_patch'
+    """
     tf_trainer.reduce_per_replica = _reduce_per_replica

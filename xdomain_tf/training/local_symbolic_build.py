@@ -11,6 +11,15 @@ class LocalSymbolicBuild:
     metrics and the optimizer). `MultiWorkerMirroredStrategy.reduce` cannot take a nested
     dict of inputs, so `fit` fails. The shapes of this replica's own slice are as good:
     this mixin builds from it instead.
+
+    Example (list it before `keras.Model`):
+
+    >>> import keras
+    >>> class Trainer(LocalSymbolicBuild, keras.Model):
+    ...     pass
+    >>> from xdomain_tf.training.multi_domain_trainer import MultiDomainTrainer
+    >>> issubclass(MultiDomainTrainer, LocalSymbolicBuild)
+    True
     """
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):

@@ -27,7 +27,13 @@ def set_precision(precision):
 
 
 def jit_compile_setting(value):
-    """Maps `on`/`off`/`auto` (or a bool) to the `jit_compile` argument of `compile`."""
+    """Maps `on`/`off`/`auto` (or a bool) to the `jit_compile` argument of `compile`.
+
+    Example:
+
+    >>> jit_compile_setting("off"), jit_compile_setting("auto"), jit_compile_setting(True)
+    (False, 'auto', True)
+    """
     mapping = {"on": True, "true": True, "off": False, "false": False, "auto": "auto"}
     if isinstance(value, bool):
         return value

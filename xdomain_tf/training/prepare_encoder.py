@@ -13,6 +13,12 @@ class PreparedEncoder:
         preprocessor: the `Preprocessor` (tokenizer included).
         config: its `EncoderConfig`.
         pretrained: True when the weights came from a checkpoint or a run.
+
+    Example:
+
+    >>> prepared = prepare_encoder("all-minilm-l6-v2", run, texts, 8000, 128)  # doctest: +SKIP
+    >>> prepared.pretrained, prepared.config.hidden_size  # doctest: +SKIP
+    (True, 384)
     """
 
     encoder: object
@@ -53,6 +59,14 @@ def prepare_encoder(
         lora_rank: LoRA rank on the attention projections.
         causal: causal self-attention (causal LM).
         log: where progress lines go.
+
+    Example (trains a vocabulary on the texts, or fetches the checkpoint):
+
+    >>> from xdomain_tf.training.run_directory import RunDirectory
+    >>> prepared = prepare_encoder("bert_tiny", RunDirectory("runs/demo"),
+    ...                            lambda: ["some training text"] * 100, 500, 64)  # doctest: +SKIP
+    >>> prepared.pretrained, prepared.preprocessor.seq_len  # doctest: +SKIP
+    (False, 64)
     """
     from xdomain_tf.models import build_encoder
     from xdomain_tf.text.preprocessor import Preprocessor
@@ -103,7 +117,16 @@ def prepare_encoder(
 def copy_weights_by_path(source, target):
     """Assigns each of `target`'s weights from the `source` weight with the same path
     relative to the model (adapter and LoRA weights, absent from the source, keep their
-    initial values). Returns the number of weights copied."""
+    initial values). Returns the number of weights copied.
+
+    Example:
+
+    >>> from xdomain_tf.models import EncoderConfig, build_encoder
+    >>> config = EncoderConfig.preset("bert_tiny", vocab_size=50)
+    >>> plain, with_lora = build_encoder(config), build_encoder(config, lora_rank=2)
+    >>> copy_weights_by_path(plain, with_lora), len(with_lora.weights)
+    (31, 39)
+    """
     prefix_source, prefix_target = f"{source.name}/", f"{target.name}/"
     by_path = {w.path.removeprefix(prefix_source): w for w in source.weights}
     copied = 0

@@ -51,6 +51,20 @@ def masked_lm_dataset(
     Returns:
         A dataset of dicts: `token_ids` (corrupted), `segment_ids`, `padding_mask`,
         `mask_positions`, `mask_ids`, `mask_weights`, `domain_id` (+ `sentence_label`).
+
+    Example:
+
+    >>> from xdomain_tf.text import Preprocessor, WordPieceTokenizer
+    >>> from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
+    >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    ...                                 "hello", "there", "good", "day", "guten", "tag"])
+    >>> corpus = PretrainingCorpus.from_records([{"text": "hello there", "domain": "a"},
+    ...                                          {"text": "good day", "domain": "b"}])
+    >>> dataset = masked_lm_dataset(corpus, Preprocessor(tokenizer, sequence_length=8),
+    ...                             lm_masker(tokenizer, 0.5, 2), 2, ["a", "b"], training=False)
+    >>> batch = next(iter(dataset))
+    >>> tuple(batch["mask_positions"].shape), batch["domain_id"].numpy().tolist()
+    ((2, 2), [0, 1])
     """
     _check_groups(corpus.text_groups, groups)
     if sentence_objective:
@@ -83,7 +97,16 @@ def masked_lm_dataset(
 
 def lm_masker(tokenizer, mask_rate, max_predictions, whole_word=False):
     """The `MaskedLMMasker` of pretraining: BERT's 80/10/10 corruption; special tokens
-    ([PAD], [UNK], [CLS], [SEP], [MASK]) are never predicted."""
+    ([PAD], [UNK], [CLS], [SEP], [MASK]) are never predicted.
+
+    Example:
+
+    >>> from xdomain_tf.text import WordPieceTokenizer
+    >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello"])
+    >>> masker = lm_masker(tokenizer, mask_rate=0.15, max_predictions=4)
+    >>> masker.unselectable_token_ids, masker.max_predictions
+    ([0, 1, 2, 3, 4], 4)
+    """
     from xdomain_tf.text.masked_lm_masker import MaskedLMMasker
 
     return MaskedLMMasker(
@@ -105,6 +128,19 @@ def causal_lm_dataset(corpus, preprocessor, batch_size, groups, training=True, a
     Returns:
         A dataset of dicts: `token_ids`, `segment_ids`, `padding_mask`, `labels`,
         `label_weights`, `domain_id`.
+
+    Example:
+
+    >>> from xdomain_tf.text import Preprocessor, WordPieceTokenizer
+    >>> from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
+    >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    ...                                 "hello", "there", "good", "day", "guten", "tag"])
+    >>> corpus = PretrainingCorpus.from_records([{"text": "hello there", "domain": "a"}])
+    >>> dataset = causal_lm_dataset(corpus, Preprocessor(tokenizer, sequence_length=8), 2, ["a"],
+    ...                             training=False)
+    >>> batch = next(iter(dataset))
+    >>> batch["token_ids"].numpy().tolist(), batch["labels"].numpy().tolist()
+    ([[2, 5, 6]], [[5, 6, 3]])
     """
     from xdomain_tf.text.causal_lm_inputs import causal_lm_inputs
 
@@ -133,6 +169,20 @@ def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1
         A dataset of dicts: `source_token_ids`, `source_segment_ids`,
         `source_padding_mask`, the same with `target_`, each cut to its longest row, and
         `domain_id` (the pair group index).
+
+    Example:
+
+    >>> from xdomain_tf.text import Preprocessor, WordPieceTokenizer
+    >>> from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
+    >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    ...                                 "hello", "there", "good", "day", "guten", "tag"])
+    >>> corpus = PretrainingCorpus.from_records(
+    ...     [{"text": "good day", "text_pair": "guten Tag", "domain": "a", "lang": "de"}])
+    >>> dataset = contrastive_dataset(corpus, Preprocessor(tokenizer, sequence_length=8), 1,
+    ...                               training=False)
+    >>> batch = next(iter(dataset))
+    >>> batch["source_token_ids"].numpy().tolist(), batch["target_token_ids"].numpy().tolist()
+    ([[2, 7, 8, 3]], [[2, 9, 10, 3]])
     """
     if not corpus.pairs:
         raise XDomainError(

@@ -40,7 +40,16 @@ def mlm_head_weights_for(init):
 
 
 def save_head_weights(path, weights):
-    """Writes a head-weight dict as an `.npz` file (atomically)."""
+    """Writes a head-weight dict as an `.npz` file (atomically).
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mlm_head.npz"
+    >>> save_head_weights(path, {"output_bias": np.zeros(3, "float32")})
+    >>> path.exists()
+    True
+    """
     from xdomain_tf.utils.atomic import atomic_path
 
     with atomic_path(path) as tmp:
@@ -49,7 +58,16 @@ def save_head_weights(path, weights):
 
 
 def load_head_weights(path):
-    """Reads a head-weight dict written by `save_head_weights`."""
+    """Reads a head-weight dict written by `save_head_weights`.
+
+    Example:
+
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/mlm_head.npz"
+    >>> save_head_weights(path, {"output_bias": np.arange(3, dtype="float32")})
+    >>> load_head_weights(path)["output_bias"].tolist()
+    [0.0, 1.0, 2.0]
+    """
     with np.load(path) as values:
         return {key: values[key] for key in values.files}
 

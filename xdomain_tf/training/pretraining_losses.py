@@ -29,7 +29,14 @@ def info_nce_loss(logits):
 
 def retrieval_accuracy(logits):
     """The fraction of rows whose highest logit is on the diagonal (source->target
-    retrieval within the batch)."""
+    retrieval within the batch).
+
+    Example:
+
+    >>> import numpy as np
+    >>> float(retrieval_accuracy(np.array([[2.0, 0.0], [3.0, 1.0]])))
+    0.5
+    """
     logits = ops.cast(logits, "float32")
     predicted = ops.argmax(logits, axis=-1)
     return ops.mean(ops.cast(ops.equal(predicted, ops.arange(ops.shape(logits)[0])), "float32"))
@@ -46,6 +53,14 @@ def token_cross_entropy(labels, logits, weights):
 
     Returns:
         `(loss_sum, weight_sum, correct_sum)`, each float32 `[batch]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> logits = np.log(np.array([[[0.5, 0.5], [0.9, 0.1]]]))
+    >>> loss, weight, correct = token_cross_entropy(np.array([[1, 0]]), logits, np.array([[1.0, 0.0]]))
+    >>> round(float(loss[0]), 4), float(weight[0]), float(correct[0])
+    (0.6931, 1.0, 0.0)
     """
     labels = ops.cast(labels, "int32")
     weights = ops.cast(weights, "float32")

@@ -54,6 +54,12 @@ def tpu_strategy(tpu=None):
 
     Args:
         tpu: TPU name, `grpc://` address, or None to use `TPU_NAME` / the local TPU.
+
+    Example (needs a TPU):
+
+    >>> distribution = tpu_strategy("my-tpu")  # doctest: +SKIP
+    >>> distribution.num_replicas_in_sync  # doctest: +SKIP
+    8
     """
     name = tpu if tpu is not None else os.environ.get("TPU_NAME", "")
     try:
@@ -77,7 +83,13 @@ def _auto_kind(tpu):
 
 
 def is_chief(distribution=None):
-    """True on the process that writes run directories (always true without multi-worker)."""
+    """True on the process that writes run directories (always true without multi-worker).
+
+    Example:
+
+    >>> is_chief(tf.distribute.get_strategy())
+    True
+    """
     distribution = distribution or tf.distribute.get_strategy()
     resolver = getattr(distribution, "cluster_resolver", None)
     if resolver is None or not getattr(resolver, "task_type", None):

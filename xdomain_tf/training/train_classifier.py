@@ -185,7 +185,15 @@ def _train(options, run, distribution, chief, log):
 
 def with_known_cardinality(dataset):
     """The dataset with its batch count asserted (counted once), so Keras evaluates it
-    to the end without warning that the input "ran out of data"."""
+    to the end without warning that the input "ran out of data".
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> dataset = tf.data.Dataset.range(5).batch(2).unbatch().batch(2)
+    >>> int(dataset.cardinality()), int(with_known_cardinality(dataset).cardinality())
+    (-2, 3)
+    """
     import tensorflow as tf
 
     count = int(dataset.reduce(0, lambda total, _: total + 1))

@@ -153,7 +153,16 @@ class TrainOptions:
 
 
 def load_config_file(path, allowed):
-    """Reads a YAML mapping of options with `yaml.safe_load`; unknown keys are an error."""
+    """Reads a YAML mapping of options with `yaml.safe_load`; unknown keys are an error.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "train.yaml"
+    >>> _ = path.write_text("batch-size: 16\\ntrain: a.jsonl\\n")
+    >>> load_config_file(path, ["batch_size", "train"])
+    {'batch_size': 16, 'train': ['a.jsonl']}
+    """
     path = pathlib.Path(path)
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
