@@ -1,5 +1,4 @@
 """`model.fit` that resumes a killed run at the exact step it had reached."""
-import keras
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.training.best_model_keeper import BestModelKeeper

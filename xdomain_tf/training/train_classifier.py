@@ -1,7 +1,5 @@
 """`train_classifier`: the Python API behind `xdomain-tf train`."""
 import math
-import shutil
-import tempfile
 
 import keras
 import numpy as np
@@ -9,19 +7,21 @@ import numpy as np
 from xdomain_tf.data.label_space import LabelSpace
 from xdomain_tf.data.pipeline import make_dataset
 from xdomain_tf.data.readers import read_records
-from xdomain_tf.training.best_model_keeper import BestModelKeeper
 from xdomain_tf.training.domain_adversary_schedule import DomainAdversarySchedule
 from xdomain_tf.training.gradual_unfreezing import apply_unfreezing
-from xdomain_tf.training.layerwise_adamw import LayerwiseAdamW
 from xdomain_tf.training.mean_of_domains import MeanOfDomains
-from xdomain_tf.training.metrics_history import MetricsHistory
 from xdomain_tf.training.multi_domain_trainer import MultiDomainTrainer
-from xdomain_tf.training.precision import jit_compile_setting, set_precision
+from xdomain_tf.training.precision import jit_compile_setting
 from xdomain_tf.training.prepare_encoder import prepare_encoder
 from xdomain_tf.training.resumable_fit import resumable_fit
 from xdomain_tf.training.run_directory import RunDirectory
-from xdomain_tf.training.strategy import is_chief, strategy
-from xdomain_tf.training.warmup_linear_decay import WarmupLinearDecay
+from xdomain_tf.training.training_run import (
+    parameter_count,
+    run_training,
+    standard_callbacks,
+    training_optimizer,
+    with_known_cardinality,
+)
 
 
 def train_classifier(options, log=print):
@@ -43,16 +43,7 @@ def train_classifier(options, log=print):
     >>> from xdomain_tf.training.train_options import TrainOptions
     >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/demo"))  # doctest: +SKIP
     """
-    set_precision(options.precision)
-    distribution = strategy(options.strategy)
-    chief = is_chief(distribution)
-    # Non-chief workers of a multi-worker run write into a scratch folder, never the run directory.
-    run = RunDirectory(options.out if chief else tempfile.mkdtemp(prefix="xdomain-tf-worker-"))
-    try:
-        return _train(options, run, distribution, chief, log)
-    finally:
-        if not chief:
-            shutil.rmtree(run.path, ignore_errors=True)
+    return run_training(options, _train, log)
 
 
 def _train(options, run, distribution, chief, log):
@@ -93,13 +84,7 @@ def _train(options, run, distribution, chief, log):
         )
 
         steps_per_epoch, total_steps = _steps(options, label_space)
-        learning_rate = options.learning_rate or (5e-5 if prepared.pretrained else 1e-3)
-        optimizer = LayerwiseAdamW(
-            WarmupLinearDecay(learning_rate, total_steps, int(options.warmup_ratio * total_steps)),
-            layerwise_decay=options.layerwise_decay,
-            num_layers=prepared.config.num_hidden_layers,
-            weight_decay=options.weight_decay,
-        )
+        optimizer = training_optimizer(options, total_steps, prepared.config.num_hidden_layers, prepared.pretrained)
         trainer.compile(
             optimizer=optimizer,
             metrics={d: [MaskedSparseCategoricalAccuracy(name="accuracy")] for d in label_space.domains},
@@ -110,7 +95,7 @@ def _train(options, run, distribution, chief, log):
         optimizer.build(trainer.trainable_variables)
         if options.unfreeze == "gradual":
             apply_unfreezing(encoder, 0)
-    trainable, total = _count(trainer.trainable_weights), _count(trainer.weights)
+    trainable, total = parameter_count(trainer.trainable_weights), parameter_count(trainer.weights)
     log(f"parameters: {total:,} total, {trainable:,} trainable ({100 * trainable / total:.2f}%)")
 
     # Replicas must see batches of one width; length bucketing is for single-replica runs.
@@ -129,12 +114,9 @@ def _train(options, run, distribution, chief, log):
             default_domain=options.default_domain, on_error=options.on_error,
         )
         valid_data = with_known_cardinality(valid_data)
-    callbacks = [MeanOfDomains(label_space.domains), MetricsHistory(run.history_path, options.batch_size)]
     monitor = "val_mean_accuracy" if valid_data is not None else "mean_accuracy"
-    keeper = BestModelKeeper(monitor, patience=options.patience, weights_path=run.best_weights_path)
-    callbacks.append(keeper)
-    if chief:
-        callbacks.append(keras.callbacks.TensorBoard(str(run.tensorboard_dir), update_freq="epoch"))
+    callbacks, keeper = standard_callbacks(run, options, monitor, chief)
+    callbacks.insert(0, MeanOfDomains(label_space.domains))
     if options.adversarial:
         callbacks.append(DomainAdversarySchedule(trainer.reversal, total_steps))
     before_epoch = (lambda epoch: log(f"epoch {epoch + 1}: {apply_unfreezing(encoder, epoch)} encoder block(s) training")) if (
@@ -183,23 +165,6 @@ def _train(options, run, distribution, chief, log):
     return summary
 
 
-def with_known_cardinality(dataset):
-    """The dataset with its batch count asserted (counted once), so Keras evaluates it
-    to the end without warning that the input "ran out of data".
-
-    Example:
-
-    >>> import tensorflow as tf
-    >>> dataset = tf.data.Dataset.range(5).batch(2).unbatch().batch(2)
-    >>> int(dataset.cardinality()), int(with_known_cardinality(dataset).cardinality())
-    (-2, 3)
-    """
-    import tensorflow as tf
-
-    count = int(dataset.reduce(0, lambda total, _: total + 1))
-    return dataset.apply(tf.data.experimental.assert_cardinality(count))
-
-
 def _label_space(run, options):
     if run.label_space_path.exists():
         return LabelSpace.from_json(run.label_space_path)
@@ -224,7 +189,3 @@ def _steps(options, label_space):
 def _dummy_batch(label_space):
     ids = np.zeros((1, 8), "int32")
     return {"token_ids": ids, "segment_ids": ids, "padding_mask": np.ones_like(ids), "domain_id": np.zeros((1,), "int32")}
-
-
-def _count(weights):
-    return int(sum(np.prod(w.shape) for w in weights))

@@ -1,18 +1,12 @@
 """`train_pretraining`: the Python API behind `xdomain-tf pretrain`."""
 import json
 import math
-import shutil
-import tempfile
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.training.best_model_keeper import BestModelKeeper
-from xdomain_tf.training.layerwise_adamw import LayerwiseAdamW
-from xdomain_tf.training.metrics_history import MetricsHistory
-from xdomain_tf.training.precision import jit_compile_setting, set_precision
+from xdomain_tf.training.precision import jit_compile_setting
 from xdomain_tf.training.prepare_encoder import prepare_encoder
 from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
 from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, lm_masker, masked_lm_dataset
@@ -20,8 +14,13 @@ from xdomain_tf.training.pretraining_head_weights import HEAD_FILE, mlm_head_wei
 from xdomain_tf.training.pretraining_trainer import PretrainingTrainer
 from xdomain_tf.training.resumable_fit import resumable_fit
 from xdomain_tf.training.run_directory import RunDirectory
-from xdomain_tf.training.strategy import is_chief, strategy
-from xdomain_tf.training.warmup_linear_decay import WarmupLinearDecay
+from xdomain_tf.training.training_run import (
+    parameter_count,
+    run_training,
+    standard_callbacks,
+    training_optimizer,
+    with_known_cardinality,
+)
 from xdomain_tf.utils.atomic import write_json_atomic
 
 
@@ -51,16 +50,7 @@ def train_pretraining(options, log=print):
     >>> from xdomain_tf.training.pretrain_options import PretrainOptions
     >>> summary = train_pretraining(PretrainOptions(train=["corpus.jsonl"], out="runs/mlm"))  # doctest: +SKIP
     """
-    set_precision(options.precision)
-    distribution = strategy(options.strategy)
-    chief = is_chief(distribution)
-    # Non-chief workers of a multi-worker run write into a scratch folder, never the run directory.
-    run = RunDirectory(options.out if chief else tempfile.mkdtemp(prefix="xdomain-tf-worker-"))
-    try:
-        return _train(options, run, distribution, chief, log)
-    finally:
-        if not chief:
-            shutil.rmtree(run.path, ignore_errors=True)
+    return run_training(options, _train, log)
 
 
 def _train(options, run, distribution, chief, log):
@@ -95,27 +85,21 @@ def _train(options, run, distribution, chief, log):
             encoder.pooler.trainable = False  # only NSP/SOP read the pooled output
         trainer = PretrainingTrainer(**models, groups=groups, objective_weights=options.objective_weights)
         steps_per_epoch, total_steps = _steps(options, corpus, objectives)
-        learning_rate = options.learning_rate or (5e-5 if prepared.pretrained else 1e-3)
         trainer.compile(
-            optimizer=LayerwiseAdamW(
-                WarmupLinearDecay(learning_rate, total_steps, int(options.warmup_ratio * total_steps)),
-                layerwise_decay=options.layerwise_decay,
-                num_layers=prepared.config.num_hidden_layers,
-                weight_decay=options.weight_decay,
-            ),
+            optimizer=training_optimizer(options, total_steps, prepared.config.num_hidden_layers, prepared.pretrained),
             jit_compile=jit_compile_setting(options.jit_compile),
         )
         trainer(trainer.dummy_batch(), training=False)
         # Built here, in the strategy scope, over every variable that trains.
         trainer.optimizer.build(trainer.trainable_variables)
-    trainable, total = _count(trainer.trainable_weights), _count(trainer.weights)
+    trainable, total = parameter_count(trainer.trainable_weights), parameter_count(trainer.weights)
     log(f"parameters: {total:,} total, {trainable:,} trainable ({100 * trainable / total:.2f}%)")
 
     masker = lm_masker(preprocessor.tokenizer, options.mask_rate, options.predictions_per_sequence, options.whole_word)
     # Replicas must see batches of one width; length bucketing is for single-replica runs.
     bucketing = distribution.num_replicas_in_sync == 1
     builder = _DataBuilder(options, objectives, preprocessor, masker, groups, bucketing)
-    valid_data = builder.validation(valid_corpus) if valid_corpus is not None else None
+    valid_data = with_known_cardinality(builder.validation(valid_corpus)) if valid_corpus is not None else None
 
     summary = {"run_dir": str(run.path), "objectives": objectives, "groups": groups}
     checkpoint_dir = RunDirectory(options.out).checkpoint_dir
@@ -130,12 +114,8 @@ def _train(options, run, distribution, chief, log):
         if "before" in summary:
             log("before training: " + _format(summary["before"]))
 
-    callbacks = [MetricsHistory(run.history_path, options.batch_size)]
     monitor = "val_loss" if valid_data is not None else "loss"
-    keeper = BestModelKeeper(monitor, patience=options.patience, weights_path=run.best_weights_path)
-    callbacks.append(keeper)
-    if chief:
-        callbacks.append(keras.callbacks.TensorBoard(str(run.tensorboard_dir), update_freq="epoch"))
+    callbacks, keeper = standard_callbacks(run, options, monitor, chief)
     step = resumable_fit(
         trainer,
         lambda: builder.training(corpus),
@@ -263,7 +243,3 @@ def _evaluate(trainer, dataset):
 def _format(metrics):
     shown = [f"{key} {value:.4f}" for key, value in metrics.items() if key.endswith(("loss", "accuracy"))]
     return ", ".join(shown)
-
-
-def _count(weights):
-    return int(sum(np.prod(w.shape) for w in weights))
