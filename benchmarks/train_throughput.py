@@ -138,9 +138,12 @@ def real_text_case(config, vocabulary, texts, args):
     records = [{"text": text, "label": "x", "domain": "d"} for text in texts]
     label_space = LabelSpace({"d": ["x"]})
     preprocessor = Preprocessor(WordPieceTokenizer(vocabulary), sequence_length=args.seq_len)
-    ours_data = make_dataset(
-        records, preprocessor, label_space, args.batch_size, training=True, multi_head=False, seed=0
-    ).repeat()
+    encoder_inputs = ("token_ids", "segment_ids", "padding_mask")
+    ours_data = (
+        make_dataset(records, preprocessor, label_space, args.batch_size, training=True, multi_head=False, seed=0)
+        .map(lambda features, labels: ({k: features[k] for k in encoder_inputs}, labels))
+        .repeat()
+    )
 
     hub_tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     hub_preprocessor = keras_hub.models.BertTextClassifierPreprocessor(hub_tokenizer, sequence_length=args.seq_len)
