@@ -4,10 +4,11 @@ import keras
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.masked_lm_head import MaskedLMHead
+from xdomain_tf.models.encoder_task_model import EncoderTaskModel
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
-class CausalLM(keras.Model):
+class CausalLM(EncoderTaskModel):
     """Next-token prediction over a causal `TransformerEncoder`; build it with `build_causal_lm`.
 
     Inputs (dict): `token_ids`, `segment_ids`, `padding_mask` (int32 `[batch, seq]`,
@@ -63,19 +64,3 @@ class CausalLM(keras.Model):
         sequence = encoder(inputs)["sequence_output"]
         outputs = self.lm_head(sequence)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)

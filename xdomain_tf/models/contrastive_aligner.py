@@ -4,12 +4,13 @@ from keras import ops
 
 from xdomain_tf.models.multi_domain_classifier import masked_mean
 from xdomain_tf.models.similarity_logits import SimilarityLogits
+from xdomain_tf.models.encoder_task_model import EncoderTaskModel
 
 FEATURES = ("token_ids", "segment_ids", "padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
-class ContrastiveAligner(keras.Model):
+class ContrastiveAligner(EncoderTaskModel):
     """Embeds parallel texts with one encoder for in-batch contrastive (InfoNCE) training;
     build it with `build_contrastive`.
 
@@ -78,18 +79,7 @@ class ContrastiveAligner(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            **super().get_config(),
             "temperature": self.temperature,
             "learn_temperature": self.learn_temperature,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)

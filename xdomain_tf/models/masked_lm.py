@@ -5,12 +5,13 @@ import keras
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.classification_head import ClassificationHead
 from xdomain_tf.layers.masked_lm_head import MaskedLMHead
+from xdomain_tf.models.encoder_task_model import EncoderTaskModel
 
 SENTENCE_OBJECTIVES = (None, "nsp", "sop")
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
-class MaskedLM(keras.Model):
+class MaskedLM(EncoderTaskModel):
     """Masked language model over a `TransformerEncoder`; build it with `build_masked_lm`.
 
     Inputs (dict): the encoder's `token_ids`, `segment_ids`, `padding_mask` (int32
@@ -92,17 +93,6 @@ class MaskedLM(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            **super().get_config(),
             "sentence_objective": self.sentence_objective,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)

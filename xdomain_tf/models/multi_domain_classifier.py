@@ -4,6 +4,7 @@ from keras import ops
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.classification_head import ClassificationHead
+from xdomain_tf.models.encoder_task_model import EncoderTaskModel
 
 POOLING_MODES = ("cls", "mean")
 FREEZE_MODES = (False, True, "base")
@@ -51,7 +52,7 @@ def masked_mean(sequence, padding_mask):
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
-class MultiDomainClassifier(keras.Model):
+class MultiDomainClassifier(EncoderTaskModel):
     """A shared encoder with one `ClassificationHead` per domain; build it with
     `build_multi_domain_classifier`.
 
@@ -163,20 +164,9 @@ class MultiDomainClassifier(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            **super().get_config(),
             "domains": {name: list(labels) for name, labels in self.domains.items()},
             "dropout": self.dropout,
             "freeze_encoder": self.freeze_encoder,
             "pooling": self.pooling,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
