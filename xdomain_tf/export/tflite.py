@@ -45,7 +45,10 @@ def tflite(
         path: the .tflite file to write.
         quantize: `"none"` (float32), `"float16"` (float16 weights), `"dynamic"` (int8
             weights, float activations) or `"int8"` (int8 weights and activations,
-            calibrated on `calibration_data`; float32 probabilities out).
+            calibrated on `calibration_data`; float32 probabilities out; the graph is
+            built for it, see `TFLiteModule(for_int8=True)`). Models with a few very
+            large hidden features (BERT-style outliers, e.g. MiniLM) may still miss the
+            int8 bound; `"dynamic"` then keeps the labels.
         with_tokenizer: raw text in; tokenization runs as tensorflow-text TFLite custom
             ops (`FastBertNormalize`, `FastWordpieceTokenizeWithOffsets`), which the app
             registers (see export/README.md). A tokenizer graph with ops that neither
@@ -98,7 +101,7 @@ def tflite(
             raise XDomainError(f"{run.path}: the run lists no training files; pass --calibration-data FILE")
         calibration_records = read_examples(calibration_paths, calibration_examples, domains, default_domain)
 
-    module = TFLiteModule(model, preprocessor, with_tokenizer=with_tokenizer)
+    module = TFLiteModule(model, preprocessor, with_tokenizer=with_tokenizer, for_int8=quantize == "int8")
     signature = module.signature()
     packer = module.preprocessor
 
