@@ -46,7 +46,7 @@ class PositionEmbedding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
         length = shape[-2]
-        self._check_length(length, start_index)
+        length = self._check_length(length, start_index)
         table = ops.slice(self.embeddings, (start_index, 0), (length, shape[-1]))
         return ops.broadcast_to(ops.cast(table, self.compute_dtype), shape)
 
@@ -62,11 +62,15 @@ class PositionEmbedding(keras.layers.Layer):
         elif keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            tf.debugging.assert_less_equal(
+            check = tf.debugging.assert_less_equal(
                 ops.cast(start_index, "int32") + ops.cast(length, "int32"),
                 self.max_length,
                 message=message.format("(dynamic)", "(dynamic)"),
             )
+            # The slice must wait for the check, or it may fail first with a bare shape error.
+            with tf.control_dependencies([check] if check is not None else []):
+                length = tf.identity(length)
+        return length
 
     def get_config(self):
         config = super().get_config()
