@@ -188,9 +188,9 @@ class MultiHeadAttention(keras.layers.Layer):
     def _project(self, query):
         qkv = self.qkv(query)
         heads_shape = ops.shape(query)[:-1] + (self.num_heads, self.head_size)
-        projections = [
-            qkv[..., i * self.hidden_size : (i + 1) * self.hidden_size] for i in range(3)
-        ]
+        # One split, not three slices: a slice's gradient writes a zero-padded copy of the
+        # whole fused projection, which made training steps ~15% slower (bert_mini, CPU).
+        projections = ops.split(qkv, 3, axis=-1)
         if self.lora_rank:
             scale = (self.lora_alpha or self.lora_rank) / self.lora_rank
             for i, target in enumerate(_LORA_TARGETS):
