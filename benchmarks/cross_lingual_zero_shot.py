@@ -10,7 +10,8 @@ Three encoders, all starting from all-MiniLM-L6-v2 (English vocabulary):
 - `align`: the same text and steps with translation-pair alignment added
   (`--objective mlm,contrastive`: in-batch contrastive loss between a description and its
   translation);
-- `contrastive`: the alignment loss alone (`--objective contrastive`), no masked LM.
+- `contrastive` (only with `--encoders ...,contrastive`): the alignment loss alone
+  (`--objective contrastive`), no masked LM.
 
 Each encoder is fine-tuned on English only and evaluated on the English, German and French
 test splits (zero-shot for de/fr), once fully and once with the encoder frozen (a head on
@@ -42,7 +43,7 @@ def build_parser():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--learning-rate", default="1e-4")
-    parser.add_argument("--encoders", default="minilm,mlm,align,contrastive")
+    parser.add_argument("--encoders", default="minilm,mlm,align", help="also: contrastive")
     parser.add_argument("--in-language", default="minilm,align", help="encoders also fine-tuned on de and on fr")
     return parser
 
