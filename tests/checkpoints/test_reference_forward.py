@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from bert_reference import reference_bert_forward
 from checkpoint_fixtures import random_batch, random_hf_tensors, tiny_config, write_hf_folder
 
-from xdomain_tf.checkpoints.reference_forward import reference_bert_forward
 
 
 def test_padded_positions_do_not_change_real_tokens():

@@ -66,7 +66,7 @@ def test_user_errors_exit_2(classifier_run, tmp_path, capsys, monkeypatch):
 
     import importlib
 
-    monkeypatch.setitem(importlib.import_module("xdomain_tf.export.tflite").MIN_AGREEMENT, "none", 1.5)
+    monkeypatch.setitem(importlib.import_module("xdomain_tf.export.tflite_export").MIN_AGREEMENT, "none", 1.5)
     assert main(["export", "--model", str(classifier_run), "--tflite", str(tmp_path / "m.tflite")]) == 2
     assert "below the 150.0% required; nothing written" in capsys.readouterr().err
     assert not (tmp_path / "m.tflite").exists()

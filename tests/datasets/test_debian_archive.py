@@ -84,7 +84,7 @@ def test_cached_lists_are_reused_without_apt(tmp_path, monkeypatch):
 
 def test_missing_apt_get_says_how_to_use_local_files(tmp_path, monkeypatch):
     monkeypatch.setattr(debian_archive.shutil, "which", lambda name: None)
-    with pytest.raises(XDomainError, match="apt-get not found.*--from-file"):
+    with pytest.raises(XDomainError, match="apt-get not found.*from_file"):
         fetch_debian_lists(["en"], tmp_path)
 
 
@@ -104,7 +104,7 @@ def test_unreachable_archive_is_a_clear_error(tmp_path, monkeypatch):
         fetch_debian_lists(["en"], tmp_path)
     message = str(info.value)
     assert "could not fetch the Debian archive" in message
-    assert "E: Failed to fetch" in message and "--from-file" in message
+    assert "E: Failed to fetch" in message and "from_file" in message
 
 
 def test_language_without_translations_is_a_clear_error(tmp_path, monkeypatch):
@@ -115,5 +115,5 @@ def test_language_without_translations_is_a_clear_error(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(command, 0, stdout="", stderr="")
 
     monkeypatch.setattr(debian_archive.subprocess, "run", update)
-    with pytest.raises(XDomainError, match=r"no Translation file for language\(s\) xx.*--from-file"):
+    with pytest.raises(XDomainError, match=r"no Translation file for language\(s\) xx.*from_file"):
         fetch_debian_lists(["en", "xx"], tmp_path)

@@ -3,7 +3,7 @@ import random
 import pytest
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.evaluation.classification_report import classification_report
+from xdomain_tf.evaluation.classification_metrics import classification_report
 from xdomain_tf.evaluation.tfidf_baseline import TfidfBaseline
 
 # Two domains with their own label sets; "match" and "player" mean different labels in each.

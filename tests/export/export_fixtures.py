@@ -58,10 +58,10 @@ def build_classifier_run(base):
     from xdomain_tf.data.label_space import LabelSpace
     from xdomain_tf.models import EncoderConfig, build_encoder, build_multi_domain_classifier
     from xdomain_tf.models.build_multi_domain_classifier import multi_domain_targets
+    from xdomain_tf.runs.run_directory import RunDirectory
     from xdomain_tf.text.preprocessor import Preprocessor
-    from xdomain_tf.text.train_wordpiece_vocabulary import train_wordpiece_vocabulary
     from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
-    from xdomain_tf.training.run_directory import RunDirectory
+    from xdomain_tf.text.wordpiece_trainer import train_wordpiece_vocabulary
 
     keras.utils.set_random_seed(0)
     data = base / "data"
@@ -140,7 +140,7 @@ def classifier_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def exported_model(classifier_run, tmp_path_factory):
     """`(export base folder, version folder)` of the run's SavedModel export."""
-    from xdomain_tf.export.saved_model import saved_model
+    from xdomain_tf.export.saved_model_export import saved_model
 
     def build():
         base = tmp_path_factory.mktemp("export") / "xdomain"
@@ -159,7 +159,7 @@ def valid_records(classifier_run):
 @pytest.fixture(scope="session")
 def tflite_models(classifier_run, tmp_path_factory):
     """`{"ids": path, "text": path}`: unquantized TFLite files without and with the tokenizer."""
-    from xdomain_tf.export.tflite import tflite
+    from xdomain_tf.export.tflite_export import tflite
 
     def build():
         folder = tmp_path_factory.mktemp("tflite")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from xdomain_tf.export.serving_module import classify_signature_name, route_to_domain
 from xdomain_tf.models.multi_domain_classifier import masked_mean
-from xdomain_tf.training.run_directory import RunDirectory
+from xdomain_tf.runs.run_directory import RunDirectory
 
 LABELS = {"news": ["business", "politics", "sport"], "software": ["games", "math"]}
 

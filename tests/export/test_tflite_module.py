@@ -6,75 +6,105 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from xdomain_tf.export.tflite import tflite
-from xdomain_tf.export.tflite_module import (
-    TFLiteModule,
-    bounded_mask_attention,
-    matmul_variance_layer_norm,
-)
+from xdomain_tf.export.tflite_export import tflite
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.export.tflite_module import TFLiteModule, export_twin
 from xdomain_tf.layers import multi_head_attention
-from xdomain_tf.training.run_directory import RunDirectory
+from xdomain_tf.layers.layer_normalization import MatmulVarianceLayerNormalization
+from xdomain_tf.runs.run_directory import RunDirectory
 
 FIXTURE = pathlib.Path(__file__).parents[1] / "fixtures" / "multidomain"
 
 
-def attention_inputs(seed=0, scale=4.0):
-    generator = np.random.default_rng(seed)
-    # Large scores: a softmax that is far from uniform.
-    return [(scale * generator.normal(size=(3, 5, 2, 8))).astype("float32") for _ in range(3)]
+def small_classifier():
+    from xdomain_tf.models import EncoderConfig, build_encoder
+    from xdomain_tf.models.multi_domain_classifier import MultiDomainClassifier
+
+    config = EncoderConfig(vocab_size=30, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=32, max_position_embeddings=8)
+    model = MultiDomainClassifier(build_encoder(config), {"news": ["a", "b", "c"], "software": ["x", "y"]},
+                                  pooling="mean", freeze_encoder="base")
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in model.weights])
+    return model
 
 
-@pytest.mark.parametrize(
-    "mask",
-    [
-        np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 1, 1]], bool)[:, None, None, :],
-        np.array([[1, 1, 0, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 0, 1]], bool)[:, None, None, :],  # a row with no key
-        np.tril(np.ones((5, 5), bool))[None, None],  # per query
-    ],
-)
-def test_bounded_mask_attention_equals_keras(mask):
-    query, key, value = attention_inputs()
-    expected = keras.ops.dot_product_attention(query, key, value, mask=mask, scale=0.35)
-    actual = bounded_mask_attention(query, key, value, mask=mask, scale=0.35)
-    np.testing.assert_allclose(actual, expected, atol=1e-5)
+def classifier_inputs():
+    ids = np.array([[2, 5, 7, 9, 3, 0, 0, 0], [2, 6, 3, 0, 0, 0, 0, 0], [2, 8, 8, 8, 8, 8, 8, 3]], "int32")
+    return {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": (ids > 0).astype("int32"),
+            "domain_id": np.array([0, 1, 0], "int32")}
 
 
-def test_bounded_mask_attention_passes_other_calls_to_keras():
-    query, key, value = attention_inputs(seed=1)
-    for options in ({}, {"is_causal": True}, {"bias": np.ones((1, 1, 5, 5), "float32")}):
-        np.testing.assert_allclose(
-            bounded_mask_attention(query, key, value, **options),
-            keras.ops.dot_product_attention(query, key, value, **options),
-            atol=1e-6,
-        )
+def test_export_twin_computes_the_same_with_other_layers():
+    model = small_classifier()
+    twin = export_twin(model, attention_mask_mode="bounded", layer_norm_mode="matmul_variance")
+    assert type(twin) is type(model) and twin is not model
+    assert (twin.encoder.attention_mask_mode, twin.encoder.layer_norm_mode) == ("bounded", "matmul_variance")
+    assert type(twin.encoder.embeddings.layer_norm) is MatmulVarianceLayerNormalization
+    assert {block.attention.mask_mode for block in twin.encoder.transformer_layers} == {"bounded"}
+    # The model is untouched.
+    assert (model.encoder.attention_mask_mode, model.encoder.layer_norm_mode) == ("large_negative", "standard")
+    assert type(model.encoder.embeddings.layer_norm) is keras.layers.LayerNormalization
+    assert [w.path for w in twin.weights] == [w.path for w in model.weights]
+    assert [w.trainable for w in twin.weights] == [w.trainable for w in model.weights]
+    expected, actual = model(classifier_inputs()), twin(classifier_inputs())
+    for domain in expected:
+        np.testing.assert_allclose(actual[domain], expected[domain], atol=1e-5)
 
 
-def test_bounded_mask_attention_keeps_masked_scores_near_the_real_ones():
-    query, key, value = attention_inputs(seed=2)
-    mask = np.array([[1, 1, 1, 0, 0]] * 3, bool)[:, None, None, :]
-    graph = tf.function(lambda q, k, v: bounded_mask_attention(q, k, v, mask=mask, scale=0.35))
-    graph_def = graph.get_concrete_function(query, key, value).graph.as_graph_def()
-    constants = [
-        abs(float(value))
-        for node in graph_def.node
-        if node.op == "Const" and node.attr["dtype"].type == tf.float32.as_datatype_enum
-        for value in tf.make_ndarray(node.attr["value"].tensor).ravel()
-    ]
-    assert constants and max(constants) <= 20.0  # no -1e9 or -3.4e38 fill value
+def test_export_twin_round_trips_through_a_keras_file(tmp_path):
+    twin = export_twin(small_classifier(), attention_mask_mode="bounded", layer_norm_mode="matmul_variance")
+    expected = twin.predict(classifier_inputs(), verbose=0)
+    keras.saving.save_model(twin, tmp_path / "twin.keras")
+    reloaded = keras.saving.load_model(tmp_path / "twin.keras", safe_mode=True)
+    assert (reloaded.encoder.attention_mask_mode, reloaded.encoder.layer_norm_mode) == ("bounded", "matmul_variance")
+    actual = reloaded.predict(classifier_inputs(), verbose=0)
+    for domain in expected:
+        np.testing.assert_array_equal(actual[domain], expected[domain])
 
 
-def test_matmul_variance_layer_norm_equals_keras_with_outlier_features():
-    generator = np.random.default_rng(3)
-    x = generator.normal(size=(2, 7, 16)).astype("float32")
-    x[..., 5] *= 100.0  # a BERT-style outlier feature
-    layer = keras.layers.LayerNormalization(epsilon=1e-12)
-    layer.build(x.shape)
-    layer.set_weights([generator.normal(size=16).astype("float32") for _ in range(2)])
-    np.testing.assert_allclose(
-        matmul_variance_layer_norm(x, layer.gamma, layer.beta, 1e-12), layer(x), atol=1e-5, rtol=1e-5
-    )
-    plain = keras.layers.LayerNormalization(center=False, scale=False, epsilon=1e-3)
-    np.testing.assert_allclose(matmul_variance_layer_norm(x, epsilon=1e-3), plain(x), atol=1e-5)
+def test_export_twin_needs_the_options_in_the_config():
+    with pytest.raises(XDomainError, match="no mask_mode in its config"):
+        export_twin(small_classifier(), mask_mode="bounded")
+
+
+def global_state():
+    """Every attribute of the modules and classes the old export patched, by identity."""
+    return {
+        "multi_head_attention": dict(vars(multi_head_attention)),
+        "keras.ops": dict(vars(keras.ops)),
+        "LayerNormalization": dict(vars(keras.layers.LayerNormalization)),
+    }
+
+
+def test_tracing_for_int8_leaves_keras_and_our_modules_alone():
+    model = small_classifier()
+    before = global_state()
+    layer_norm_call = keras.layers.LayerNormalization.call
+
+    class Packed:  # a preprocessor stand-in: the ids signature never calls it
+        pad_to, sequence_length = "fixed", 8
+
+    module = TFLiteModule(model, Packed(), for_int8=True)
+    signature = module.signature()
+    after = global_state()
+    assert after.keys() == before.keys()
+    for name in before:
+        assert after[name].keys() == before[name].keys(), name
+        changed = [key for key in before[name] if after[name][key] is not before[name][key]]
+        assert not changed, (name, changed)
+    assert keras.layers.LayerNormalization.call is layer_norm_call
+    assert multi_head_attention.ops is keras.ops
+    graph_ops = [node.op for node in signature.graph.as_graph_def().node]
+    assert graph_ops.count("Min") == 2 and graph_ops.count("SquaredDifference") == 0
+    # The module traced a twin; the model itself still computes with Keras' layers.
+    assert type(model.encoder.embeddings.layer_norm) is keras.layers.LayerNormalization
+    inputs = classifier_inputs()
+    outputs = signature(**{name: tf.constant(value) for name, value in inputs.items()})
+    logits = model(inputs)
+    for row, domain_id in enumerate(inputs["domain_id"]):
+        expected = tf.nn.softmax(logits[model.domain_names[domain_id]][row]).numpy()
+        np.testing.assert_allclose(outputs["probabilities"][row, : len(expected)], expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("for_int8", [False, True])
@@ -87,9 +117,9 @@ def test_signature_equals_keras_and_leaves_the_layers_alone(classifier_run, vali
     assert multi_head_attention.ops is keras.ops
     assert keras.layers.LayerNormalization.call is layer_norm_call
     graph_ops = [node.op for node in signature.graph.as_graph_def().node]
-    # 2 blocks: one bounded mask each; 5 layer norms (embeddings + 2 per block).
+    # 2 blocks: one bounded mask each (its 2 einsums are matmuls); 5 layer norms (embeddings + 2 per block).
     assert graph_ops.count("Min") == 2
-    assert (graph_ops.count("SquaredDifference"), graph_ops.count("BatchMatMulV2")) == ((0, 5) if for_int8 else (5, 0))
+    assert (graph_ops.count("SquaredDifference"), graph_ops.count("BatchMatMulV2")) == ((0, 4 + 5) if for_int8 else (5, 4))
 
     records = valid_records[:30]
     features = {name: value.numpy() for name, value in module.preprocessor(tf.constant([r["text"] for r in records])).items()}
@@ -108,7 +138,7 @@ def train_fixture_run(base, steps=300, sequence_length=64):
     from xdomain_tf.models import EncoderConfig, build_encoder, build_multi_domain_classifier
     from xdomain_tf.models.build_multi_domain_classifier import multi_domain_targets
     from xdomain_tf.text.preprocessor import Preprocessor
-    from xdomain_tf.text.train_wordpiece_vocabulary import train_wordpiece_vocabulary
+    from xdomain_tf.text.wordpiece_trainer import train_wordpiece_vocabulary
     from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 
     keras.utils.set_random_seed(0)

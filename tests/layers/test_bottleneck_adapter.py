@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
+from layer_test_case import run_model_saving_test, run_serialization_test
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers import BottleneckAdapter
-from xdomain_tf.layers._utils import get_activation
+from xdomain_tf.layers.activations import get_activation
 
 HIDDEN = 16
 
@@ -55,11 +56,12 @@ def test_adapter_index_is_required_with_several_adapters():
         BottleneckAdapter(num_adapters=0)
 
 
-def test_keras_round_trip(keras_round_trip):
+def test_keras_round_trip():
     adapter = _randomized(
         BottleneckAdapter(num_adapters=2, reduction_factor=8, activation="relu", name="adapter")
     )
-    reloaded = keras_round_trip(
+    run_serialization_test(adapter)
+    reloaded = run_model_saving_test(
         adapter,
         [_inputs(), np.array([1, 0, 1, 1], "int32")],
         call=lambda layer, tensors: layer(tensors[0], adapter_index=tensors[1]),

@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+from layer_test_case import run_model_saving_test, run_serialization_test
 
 from xdomain_tf.layers import ClassificationHead
 
@@ -46,7 +47,8 @@ def test_float32_logits_under_mixed_precision(mixed_precision):
         assert logits.dtype == "float32" and tuple(logits.shape) == (3, 3)
 
 
-def test_keras_round_trip(keras_round_trip):
+def test_keras_round_trip():
     head = _randomized(ClassificationHead(5, hidden_size=6, activation="gelu", dropout=0.2))
-    reloaded = keras_round_trip(head, [_features()])
+    run_serialization_test(head)
+    reloaded = run_model_saving_test(head, [_features()])
     assert (reloaded.num_classes, reloaded.hidden_size, reloaded.activation) == (5, 6, "gelu")

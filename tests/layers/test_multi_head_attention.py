@@ -1,9 +1,11 @@
 import keras
 import numpy as np
 import pytest
+from layer_test_case import run_model_saving_test, run_serialization_test
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers import MultiHeadAttention
+from xdomain_tf.layers.multi_head_attention import MASK_MARGIN, bounded_mask_attention
 
 BATCH, SEQ, HIDDEN, HEADS = 2, 5, 16, 4
 HEAD_SIZE = HIDDEN // HEADS
@@ -174,12 +176,81 @@ def test_errors():
         MultiHeadAttention(HEADS, lora_rank=2, lora_targets=("output",))
 
 
-def test_keras_round_trip(keras_round_trip):
+def test_keras_round_trip():
     layer = _randomized(MultiHeadAttention(HEADS, lora_rank=2, dropout=0.1, name="attention"))
     layer.lora_query_b.assign(np.full((2, HIDDEN), 0.1, "float32"))
-    reloaded = keras_round_trip(
+    run_serialization_test(layer)
+    reloaded = run_model_saving_test(
         layer,
         [_inputs(), PADDING],
         call=lambda layer, tensors: layer(tensors[0], padding_mask=tensors[1], causal=True),
     )
     assert reloaded.lora_rank == 2 and reloaded.lora_targets == ("query", "value")
+
+
+def _attention_heads(seed=0, scale=4.0):
+    generator = np.random.default_rng(seed)
+    # Large scores: a softmax that is far from uniform.
+    return [(scale * generator.normal(size=(3, 5, 2, 8))).astype("float32") for _ in range(3)]
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 1, 1]], bool)[:, None, None, :],
+        np.array([[1, 1, 0, 0, 0], [0, 0, 0, 0, 0], [0, 1, 1, 0, 1]], bool)[:, None, None, :],  # a row with no key
+        np.tril(np.ones((5, 5), bool))[None, None],  # per query
+        None,
+    ],
+)
+def test_bounded_mask_attention_equals_keras(mask):
+    query, key, value = _attention_heads()
+    expected = keras.ops.dot_product_attention(query, key, value, mask=mask, scale=0.35)
+    actual = bounded_mask_attention(query, key, value, mask=mask, scale=0.35)
+    np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_bounded_mask_attention_keeps_masked_scores_near_the_real_ones():
+    import tensorflow as tf
+
+    query, key, value = _attention_heads(seed=2)
+    mask = np.array([[1, 1, 1, 0, 0]] * 3, bool)[:, None, None, :]
+    graph = tf.function(lambda q, k, v: bounded_mask_attention(q, k, v, mask=mask, scale=0.35))
+    graph_def = graph.get_concrete_function(query, key, value).graph.as_graph_def()
+    constants = [
+        abs(float(value))
+        for node in graph_def.node
+        if node.op == "Const" and node.attr["dtype"].type == tf.float32.as_datatype_enum
+        for value in tf.make_ndarray(node.attr["value"].tensor).ravel()
+    ]
+    assert constants and max(constants) <= MASK_MARGIN  # no -1e9 or -3.4e38 fill value
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_bounded_mask_mode_equals_the_default(causal):
+    default = _randomized(MultiHeadAttention(HEADS))
+    bounded = MultiHeadAttention(HEADS, mask_mode="bounded")
+    bounded.build((BATCH, SEQ, HIDDEN))
+    bounded.set_weights(default.get_weights())
+    x = 4.0 * _inputs()
+    np.testing.assert_allclose(
+        bounded(x, padding_mask=PADDING, causal=causal), default(x, padding_mask=PADDING, causal=causal), atol=1e-5
+    )
+    output, scores = bounded(x, padding_mask=PADDING, causal=causal, return_attention_scores=True)
+    expected, expected_scores = default(x, padding_mask=PADDING, causal=causal, return_attention_scores=True)
+    np.testing.assert_allclose(output, expected, atol=1e-5)
+    np.testing.assert_allclose(scores, expected_scores, atol=1e-5)
+
+
+def test_mask_mode_round_trip_and_errors():
+    layer = _randomized(MultiHeadAttention(HEADS, mask_mode="bounded", name="attention"))
+    assert run_serialization_test(layer).mask_mode == "bounded"
+    reloaded = run_model_saving_test(
+        layer,
+        [_inputs(), PADDING],
+        call=lambda layer, tensors: layer(tensors[0], padding_mask=tensors[1]),
+    )
+    assert reloaded.mask_mode == "bounded"
+    assert MultiHeadAttention(HEADS).get_config()["mask_mode"] == "large_negative"
+    with pytest.raises(XDomainError, match="mask_mode must be one of"):
+        MultiHeadAttention(HEADS, mask_mode="-inf")

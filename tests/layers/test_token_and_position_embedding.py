@@ -1,4 +1,5 @@
 import numpy as np
+from layer_test_case import run_model_saving_test, run_serialization_test
 
 from xdomain_tf.layers import TokenAndPositionEmbedding
 
@@ -66,10 +67,27 @@ def test_dropout_only_in_training():
     assert np.abs(layer(TOKENS, training=True).numpy() - inference).max() > 1e-3
 
 
-def test_keras_round_trip(keras_round_trip):
-    reloaded = keras_round_trip(
-        _layer(dropout=0.1),
+def test_keras_round_trip():
+    layer = _layer(dropout=0.1)
+    run_serialization_test(layer)
+    reloaded = run_model_saving_test(
+        layer,
         [TOKENS, SEGMENTS],
         call=lambda layer, tensors: layer(tensors[0], segment_ids=tensors[1]),
     )
     assert reloaded.vocab_size == 12 and reloaded.max_length == 6
+
+
+def test_matmul_variance_layer_norm_mode():
+    layer = _layer()
+    twin = _layer(layer_norm_mode="matmul_variance")
+    twin.set_weights(layer.get_weights())
+    np.testing.assert_allclose(twin(TOKENS, segment_ids=SEGMENTS), layer(TOKENS, segment_ids=SEGMENTS), atol=1e-5)
+    assert run_serialization_test(twin).layer_norm_mode == "matmul_variance"
+    reloaded = run_model_saving_test(
+        twin,
+        [TOKENS, SEGMENTS],
+        call=lambda layer, tensors: layer(tensors[0], segment_ids=tensors[1]),
+    )
+    assert reloaded.layer_norm_mode == "matmul_variance"
+    assert type(reloaded.layer_norm).__name__ == "MatmulVarianceLayerNormalization"

@@ -1,6 +1,8 @@
+import math
+
 import numpy as np
 import pytest
-from scipy.special import erf
+from layer_test_case import run_model_saving_test, run_serialization_test
 
 from xdomain_tf.layers import TransformerEncoderBlock
 
@@ -46,7 +48,7 @@ def _reference_bert_layer(block, x, padding):
     context = np.einsum("bnts,bsnh->btnh", probabilities, v).reshape(BATCH, SEQ, HIDDEN)
     x = _layer_norm(x + _dense(context, block.attention.output_dense), block.attention_layer_norm)
     hidden = _dense(x, block.intermediate)
-    hidden = 0.5 * hidden * (1.0 + erf(hidden / np.sqrt(2.0)))
+    hidden = 0.5 * hidden * (1.0 + np.vectorize(math.erf)(hidden / np.sqrt(2.0)))
     return _layer_norm(x + _dense(hidden, block.output_dense), block.output_layer_norm)
 
 
@@ -132,14 +134,32 @@ def test_sublayer_names():
     ]
 
 
-def test_keras_round_trip(keras_round_trip):
+def test_keras_round_trip():
     block = _block(
         dropout=0.1, attention_dropout=0.1, num_adapters=2, lora_rank=2, activation="gelu_new"
     )
     block.attention_adapter.up_kernel.assign(np.full((2, 1, HIDDEN), 0.2, "float32"))
-    reloaded = keras_round_trip(
+    run_serialization_test(block)
+    reloaded = run_model_saving_test(
         block,
         [_inputs(), PADDING, np.array([0, 1], "int32")],
         call=lambda layer, t: layer(t[0], padding_mask=t[1], adapter_index=t[2], causal=True),
     )
     assert (reloaded.num_adapters, reloaded.lora_rank, reloaded.activation) == (2, 2, "gelu_new")
+
+
+@pytest.mark.parametrize("pre_layer_norm", [False, True])
+def test_export_modes_give_the_same_outputs_and_round_trip(pre_layer_norm):
+    block = _block(pre_layer_norm=pre_layer_norm)
+    twin = _block(pre_layer_norm=pre_layer_norm, attention_mask_mode="bounded", layer_norm_mode="matmul_variance")
+    twin.set_weights(block.get_weights())
+    assert type(twin.attention_layer_norm).__name__ == "MatmulVarianceLayerNormalization"
+    assert twin.attention.mask_mode == "bounded"
+    x = 3.0 * _inputs()
+    np.testing.assert_allclose(twin(x, padding_mask=PADDING), block(x, padding_mask=PADDING), atol=1e-5)
+    assert run_serialization_test(twin).layer_norm_mode == "matmul_variance"
+    reloaded = run_model_saving_test(
+        twin, [x, PADDING], call=lambda layer, t: layer(t[0], padding_mask=t[1])
+    )
+    assert (reloaded.attention_mask_mode, reloaded.layer_norm_mode) == ("bounded", "matmul_variance")
+    assert type(reloaded.output_layer_norm).__name__ == "MatmulVarianceLayerNormalization"

@@ -121,6 +121,9 @@ def test_config_round_trip_and_errors():
     )
     assert restored.whole_word and restored.mask_rate == 0.2 and restored.mask_token_id == 4
     assert restored.unselectable_token_ids == [0, 2, 3, 4]
+    # The vocabulary is an asset, not config: a `.keras` load sets it through load_assets.
+    assert not restored.tokenizer.has_vocabulary
+    restored.tokenizer.set_vocabulary(VOCAB)
     ids = tf.constant(random_batch(np.random.default_rng(4)))
     np.testing.assert_array_equal(restored(ids, seed=[3, 4])["token_ids"], masker(ids, seed=[3, 4])["token_ids"])
     with pytest.raises(XDomainError, match="vocabulary_size and mask_token_id"):

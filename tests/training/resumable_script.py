@@ -11,8 +11,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from xdomain_tf.training.metrics_history import MetricsHistory  # noqa: E402
-from xdomain_tf.training.resumable_fit import resumable_fit  # noqa: E402
+from xdomain_tf.training.callbacks.metrics_history import MetricsHistory  # noqa: E402
+from xdomain_tf.training.fit_resumption import resumable_fit  # noqa: E402
 
 checkpoint_dir, weights_out = sys.argv[1], sys.argv[2]
 kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else None

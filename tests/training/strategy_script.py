@@ -10,7 +10,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from xdomain_tf.training.strategy import strategy  # noqa: E402
+from xdomain_tf.training.distribution.strategies import strategy  # noqa: E402
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(64, 5)).astype("float32")

@@ -4,7 +4,7 @@ import pytest
 
 import xdomain_tf
 from xdomain_tf.models import MaskedSparseCategoricalAccuracy, multi_domain_targets
-from xdomain_tf.training.domain_adversary_schedule import DomainAdversarySchedule
+from xdomain_tf.training.callbacks.domain_adversary_schedule import DomainAdversarySchedule
 from xdomain_tf.training.multi_domain_trainer import ADVERSARY_OUTPUT, MultiDomainTrainer
 
 DOMAINS = {"a": ["x", "y"], "b": ["u", "v", "w"]}

@@ -1,7 +1,7 @@
 import pytest
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
+from xdomain_tf.training.pretraining.corpus import PretrainingCorpus
 
 RECORDS = [
     {"text": "one. two three.", "domain": "news", "lang": "en"},

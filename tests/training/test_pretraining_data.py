@@ -5,9 +5,9 @@ import numpy as np
 from pretraining_fixtures import VOCABULARY, write_corpus, write_pairs
 from xdomain_tf.text.preprocessor import Preprocessor
 from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
-from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
-from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
-from xdomain_tf.training.pretraining_data import lm_masker
+from xdomain_tf.training.pretraining.corpus import PretrainingCorpus
+from xdomain_tf.training.pretraining.input_pipelines import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
+from xdomain_tf.training.pretraining.input_pipelines import lm_masker
 
 TOKENIZER = WordPieceTokenizer(VOCABULARY)
 PREPROCESSOR = Preprocessor(TOKENIZER, sequence_length=24)

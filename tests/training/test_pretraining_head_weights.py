@@ -1,7 +1,7 @@
 import numpy as np
 from safetensors.numpy import save_file
 
-from xdomain_tf.training.pretraining_head_weights import load_head_weights, mlm_head_weights_for, save_head_weights
+from xdomain_tf.training.pretraining.head_weights import load_head_weights, mlm_head_weights_for, save_head_weights
 
 
 def test_presets_have_no_head_and_npz_round_trips(tmp_path):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from xdomain_tf.training.pretraining_losses import info_nce_loss, retrieval_accuracy, token_cross_entropy
+from xdomain_tf.training.pretraining.losses import info_nce_loss, retrieval_accuracy, token_cross_entropy
 
 
 def _log_softmax(x):

@@ -6,10 +6,10 @@ from pretraining_fixtures import VOCABULARY, tiny_config, write_corpus, write_pa
 from xdomain_tf.models import build_causal_lm, build_contrastive, build_encoder, build_masked_lm
 from xdomain_tf.text.preprocessor import Preprocessor
 from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
-from xdomain_tf.training.pretraining_corpus import PretrainingCorpus
-from xdomain_tf.training.pretraining_data import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
-from xdomain_tf.training.pretraining_trainer import PretrainingTrainer
-from xdomain_tf.training.pretraining_data import lm_masker
+from xdomain_tf.training.pretraining.corpus import PretrainingCorpus
+from xdomain_tf.training.pretraining.input_pipelines import causal_lm_dataset, contrastive_dataset, masked_lm_dataset
+from xdomain_tf.training.pretraining.input_pipelines import lm_masker
+from xdomain_tf.training.pretraining.trainer import PretrainingTrainer
 
 TOKENIZER = WordPieceTokenizer(VOCABULARY)
 PREPROCESSOR = Preprocessor(TOKENIZER, sequence_length=24)

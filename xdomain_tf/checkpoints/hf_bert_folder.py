@@ -5,8 +5,9 @@ import pathlib
 
 import numpy as np
 
-from xdomain_tf.checkpoints.hf_bert_tensor_shapes import hf_bert_mlm_head_shapes, hf_bert_tensor_shapes
+from xdomain_tf.checkpoints.hf_bert_layout import hf_bert_mlm_head_shapes, hf_bert_tensor_shapes
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.layers.activations import activation_from_hf, hf_activation_names
 from xdomain_tf.models.encoder_config import EncoderConfig
 
 _BERT_ARCHITECTURES = (
@@ -20,18 +21,6 @@ _BERT_ARCHITECTURES = (
     "BertForQuestionAnswering",
     "BertLMHeadModel",
 )
-# HF activation names -> EncoderConfig.hidden_act.
-_HF_ACTIVATIONS = {
-    "gelu": "gelu",
-    "gelu_python": "gelu",
-    "gelu_new": "gelu_new",
-    "gelu_pytorch_tanh": "gelu_approximate",
-    "gelu_fast": "gelu_approximate",
-    "relu": "relu",
-    "silu": "silu",
-    "swish": "swish",
-    "tanh": "tanh",
-}
 # Tensors that belong to task heads other than the masked-LM head: dropped on load.
 _IGNORED_PREFIXES = ("cls.seq_relationship.", "classifier.", "qa_outputs.")
 _BUFFERS = ("embeddings.position_ids",)
@@ -114,11 +103,11 @@ def read_hf_bert_config(path):
             f"{config_path}: position_embedding_type {position_type!r} is not supported (only 'absolute')"
         )
     act = values.get("hidden_act", "gelu")
-    if act not in _HF_ACTIVATIONS:
+    if activation_from_hf(act) is None:
         raise XDomainError(
-            f"{config_path}: hidden_act {act!r} is not supported; supported: {', '.join(sorted(_HF_ACTIVATIONS))}"
+            f"{config_path}: hidden_act {act!r} is not supported; supported: {', '.join(hf_activation_names())}"
         )
-    values = dict(values, hidden_act=_HF_ACTIVATIONS[act])
+    values = dict(values, hidden_act=activation_from_hf(act))
     try:
         return EncoderConfig.from_dict(values, ignore_unknown=True)
     except (TypeError, ValueError) as error:

@@ -15,7 +15,7 @@ def encoder_config_of(encoder):
 
     Example:
 
-    >>> from xdomain_tf.models.build_encoder import build_encoder
+    >>> from xdomain_tf.models.transformer_encoder import build_encoder
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
     >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
     >>> encoder_config_of(encoder).num_hidden_layers
@@ -73,7 +73,7 @@ def assign_hf_tensors(encoder, tensors, require_pooler=False):
 
     Example:
 
-    >>> from xdomain_tf.models.build_encoder import build_encoder
+    >>> from xdomain_tf.models.transformer_encoder import build_encoder
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
     >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
     >>> tensors = encoder_to_hf_tensors(encoder)
@@ -135,7 +135,7 @@ def encoder_to_hf_tensors(encoder, config=None, drop_adapters=False):
 
     Example:
 
-    >>> from xdomain_tf.models.build_encoder import build_encoder
+    >>> from xdomain_tf.models.transformer_encoder import build_encoder
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
     >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
     >>> encoder_to_hf_tensors(encoder)["encoder.layer.0.attention.self.key.weight"].shape

@@ -8,8 +8,9 @@ import re
 
 import numpy as np
 
-from xdomain_tf.checkpoints.hf_bert_tensor_shapes import hf_bert_tensor_shapes
+from xdomain_tf.checkpoints.hf_bert_layout import hf_bert_tensor_shapes
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.layers.activations import get_activation
 from xdomain_tf.models.encoder_config import EncoderConfig
 
 # keras-hub's BertBackbone is fixed to these (see keras_hub/src/models/bert/bert_backbone.py).
@@ -159,7 +160,7 @@ def from_keras_hub_backbone(backbone):
     >>> encoder, config = from_keras_hub_backbone(backbone)  # doctest: +SKIP
     """
     from xdomain_tf.checkpoints.hf_encoder_weights import assign_hf_tensors
-    from xdomain_tf.models.build_encoder import build_encoder
+    from xdomain_tf.models.transformer_encoder import build_encoder
 
     config = keras_hub_backbone_config(backbone)
     encoder = build_encoder(config)
@@ -195,7 +196,7 @@ def to_keras_hub_backbone(encoder, config=None, strict=True):
     if config.pre_layer_norm:
         raise XDomainError("keras-hub's BertBackbone is post-LayerNorm; a pre-LayerNorm encoder cannot be converted")
     differences = []
-    if config.hidden_act not in ("gelu_approximate", "gelu_new"):
+    if get_activation(config.hidden_act) is not get_activation(KERAS_HUB_BERT_ACTIVATION):
         differences.append(f"hidden_act {config.hidden_act!r} (keras-hub uses the tanh GELU)")
     if config.layer_norm_eps != KERAS_HUB_BERT_LAYER_NORM_EPS:
         differences.append(f"layer_norm_eps {config.layer_norm_eps} (keras-hub uses 1e-12)")

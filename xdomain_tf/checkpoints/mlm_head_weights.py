@@ -14,9 +14,12 @@ import warnings
 
 import numpy as np
 
-from xdomain_tf.errors import XDomainError
-
-MLM_HEAD_KEYS = ("transform_kernel", "transform_bias", "layer_norm_gamma", "layer_norm_beta", "output_bias")
+from xdomain_tf.layers.masked_lm_head_weights import (  # noqa: F401  (re-exported)
+    MLM_HEAD_KEYS,
+    assign_mlm_head_weights,
+    check_mlm_head_keys,
+    mlm_head_weights_of,
+)
 
 
 def mlm_head_weights_from_hf(tensors, word_embeddings=None):
@@ -69,7 +72,7 @@ def mlm_head_weights_to_hf(weights):
     >>> mlm_head_weights_to_hf(weights)["cls.predictions.transform.dense.weight"].tolist()
     [[1.0, 3.0], [2.0, 4.0]]
     """
-    _check_keys(weights)
+    check_mlm_head_keys(weights)
     prefix = "cls.predictions."
     return {
         prefix + "transform.dense.weight": np.ascontiguousarray(np.asarray(weights["transform_kernel"], np.float32).T),
@@ -78,72 +81,3 @@ def mlm_head_weights_to_hf(weights):
         prefix + "transform.LayerNorm.bias": np.asarray(weights["layer_norm_beta"], np.float32),
         prefix + "bias": np.asarray(weights["output_bias"], np.float32),
     }
-
-
-def assign_mlm_head_weights(head, weights):
-    """Sets a built `xdomain_tf.layers.MaskedLMHead`'s weights from the Keras-layout dict.
-
-    Args:
-        head: a built `MaskedLMHead` (call it once, or `head.build(shape)`, first).
-        weights: the dict (e.g. `load_hf_bert(...).mlm_head_weights`).
-
-    Example:
-
-    >>> import keras, numpy as np
-    >>> from xdomain_tf.layers.masked_lm_head import MaskedLMHead
-    >>> embedding = keras.layers.Embedding(20, 8)
-    >>> embedding.build((None,))
-    >>> head = MaskedLMHead(embedding)
-    >>> _ = head(np.zeros((1, 3, 8), "float32"))
-    >>> weights = dict(mlm_head_weights_of(head), output_bias=np.full(20, 0.5, "float32"))
-    >>> assign_mlm_head_weights(head, weights)
-    >>> float(head.output_bias.numpy()[0])
-    0.5
-    """
-    _check_keys(weights)
-    if not head.built:
-        raise XDomainError("assign_mlm_head_weights: build the MaskedLMHead first")
-    targets = {
-        "transform_kernel": head.transform_dense.kernel,
-        "transform_bias": head.transform_dense.bias,
-        "layer_norm_gamma": head.transform_layer_norm.gamma,
-        "layer_norm_beta": head.transform_layer_norm.beta,
-        "output_bias": head.output_bias,
-    }
-    for key, variable in targets.items():
-        value = np.asarray(weights[key])
-        if tuple(value.shape) != tuple(variable.shape):
-            raise XDomainError(
-                f"masked-LM head weight {key} has shape {list(value.shape)}, the head needs {list(variable.shape)}"
-            )
-    for key, variable in targets.items():
-        variable.assign(np.asarray(weights[key], np.float32))
-
-
-def mlm_head_weights_of(head):
-    """The Keras-layout weight dict of a built `MaskedLMHead` (for `save_hf_bert`).
-
-    Example:
-
-    >>> import keras, numpy as np
-    >>> from xdomain_tf.layers.masked_lm_head import MaskedLMHead
-    >>> embedding = keras.layers.Embedding(20, 8)
-    >>> embedding.build((None,))
-    >>> head = MaskedLMHead(embedding)
-    >>> _ = head(np.zeros((1, 3, 8), "float32"))
-    >>> {key: value.shape for key, value in mlm_head_weights_of(head).items()}
-    {'transform_kernel': (8, 8), 'transform_bias': (8,), 'layer_norm_gamma': (8,), 'layer_norm_beta': (8,), 'output_bias': (20,)}
-    """
-    return {
-        "transform_kernel": head.transform_dense.kernel.numpy(),
-        "transform_bias": head.transform_dense.bias.numpy(),
-        "layer_norm_gamma": head.transform_layer_norm.gamma.numpy(),
-        "layer_norm_beta": head.transform_layer_norm.beta.numpy(),
-        "output_bias": head.output_bias.numpy(),
-    }
-
-
-def _check_keys(weights):
-    missing = [key for key in MLM_HEAD_KEYS if key not in weights]
-    if missing:
-        raise XDomainError(f"masked-LM head weights lack {', '.join(missing)}")

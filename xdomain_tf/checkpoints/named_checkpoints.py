@@ -1,5 +1,5 @@
 """Pretrained checkpoints that `--init NAME` fetches by name."""
-from xdomain_tf.checkpoints.fetch_minilm import MINILM_NAME, fetch_minilm
+from xdomain_tf.checkpoints.minilm_checkpoint import MINILM_NAME, fetch_minilm
 from xdomain_tf.errors import XDomainError
 
 # Name -> function returning a Hugging Face BERT folder (downloading it on first use).

@@ -97,7 +97,7 @@ def _seed_kwargs(args):
 
 def _build(args):
     if args.corpus == "debian":
-        from xdomain_tf.datasets.debian_descriptions import debian_descriptions
+        from xdomain_tf.datasets.debian_description_dataset import debian_descriptions
 
         build = debian_descriptions(
             languages=args.languages,
@@ -112,7 +112,7 @@ def _build(args):
             **_seed_kwargs(args),
         )
     else:
-        from xdomain_tf.datasets.bbc_news import bbc_news
+        from xdomain_tf.datasets.bbc_news_corpus import bbc_news
 
         build = bbc_news(
             out_dir=args.out,
@@ -129,7 +129,7 @@ def _build(args):
 
 def _stats(args):
     from xdomain_tf.data.readers import read_records
-    from xdomain_tf.datasets.corpus_stats import format_stats, stats_from_rows, stats_row
+    from xdomain_tf.datasets.corpus_statistics import format_stats, stats_from_rows, stats_row
 
     rows_by_file = {}
     for path in args.files:
@@ -149,8 +149,8 @@ def _stats(args):
 
 
 def _pairs(args):
-    from xdomain_tf.datasets.corpus_stats import corpus_stats, format_stats
-    from xdomain_tf.datasets.debian_parallel_pairs import debian_parallel_pairs
+    from xdomain_tf.datasets.corpus_statistics import corpus_stats, format_stats
+    from xdomain_tf.datasets.debian_parallel_dataset import debian_parallel_pairs
 
     splits = None if args.splits.strip() == "all" else [s.strip() for s in args.splits.split(",") if s.strip()]
     pairs = debian_parallel_pairs(

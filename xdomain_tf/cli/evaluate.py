@@ -22,9 +22,9 @@ def add_parser(subparsers):
 
 def run(args):
     from xdomain_tf.data.readers import read_records
-    from xdomain_tf.evaluation.evaluation_report import evaluation_report, write_report
-    from xdomain_tf.training.classify_records import classify_records, evaluate_rows
-    from xdomain_tf.training.run_directory import RunDirectory
+    from xdomain_tf.evaluation.multi_domain_report import evaluation_report, write_report
+    from xdomain_tf.runs.run_directory import RunDirectory
+    from xdomain_tf.training.record_classification import classify_records, evaluate_rows
 
     run_dir = RunDirectory(args.model)
     model, preprocessor, label_space = run_dir.load_model(), run_dir.load_preprocessor(), run_dir.load_label_space()

@@ -66,7 +66,7 @@ def run(args):
         raise XDomainError(f"{model}: --model must be a run directory to export (this is a SavedModel)")
 
     if args.saved_model:
-        from xdomain_tf.export.saved_model import saved_model
+        from xdomain_tf.export.saved_model_export import saved_model
 
         models_config = None if args.models_config == "none" else args.models_config
         version_dir = saved_model(
@@ -86,7 +86,7 @@ def run(args):
         if args.check:
             _print_op_check(version_dir)
     if args.tflite:
-        from xdomain_tf.export.tflite import tflite
+        from xdomain_tf.export.tflite_export import tflite
 
         report = tflite(
             model,

@@ -30,7 +30,7 @@ def add_parser(subparsers):
 
 def run(args):
     from xdomain_tf.errors import XDomainError
-    from xdomain_tf.serving.load_predictor import load_predictor
+    from xdomain_tf.serving.predictor_loader import load_predictor
 
     if args.text is not None:
         if not args.domain:

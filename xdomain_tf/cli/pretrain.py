@@ -5,7 +5,7 @@ from xdomain_tf.cli.training_flags import add_training_flags, options_from_args
 
 
 def add_parser(subparsers):
-    from xdomain_tf.training.pretrain_options import FINE_TUNING_ONLY, PretrainOptions
+    from xdomain_tf.training.pretraining.options import FINE_TUNING_ONLY, PretrainOptions
 
     parser = subparsers.add_parser(
         "pretrain",
@@ -21,8 +21,8 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from xdomain_tf.training.pretrain_options import PretrainOptions
-    from xdomain_tf.training.train_pretraining import train_pretraining
+    from xdomain_tf.training.pretraining.options import PretrainOptions
+    from xdomain_tf.training.pretraining_run import train_pretraining
 
     summary = train_pretraining(options_from_args(PretrainOptions, args))
     if "after" in summary:

@@ -26,7 +26,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from xdomain_tf.training.evaluate_mlm import evaluate_mlm
+    from xdomain_tf.training.pretraining.mlm_evaluation import evaluate_mlm
     from xdomain_tf.utils.atomic import write_json_atomic
 
     report = evaluate_mlm(

@@ -18,7 +18,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from xdomain_tf.training.train_classifier import train_classifier
+    from xdomain_tf.training.classifier_training import train_classifier
     from xdomain_tf.training.train_options import TrainOptions
 
     summary = train_classifier(options_from_args(TrainOptions, args))

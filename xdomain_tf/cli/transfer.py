@@ -24,7 +24,7 @@ def add_parser(subparsers):
 def run(args):
     from xdomain_tf.evaluation.plots import transfer_matrix_plot
     from xdomain_tf.training.train_options import TrainOptions
-    from xdomain_tf.training.transfer_experiment import transfer_experiment
+    from xdomain_tf.training.transfer_study import transfer_experiment
     from xdomain_tf.utils.atomic import write_json_atomic
 
     options = options_from_args(TrainOptions, args)

@@ -2,28 +2,33 @@
 
 Readers and writers load without TensorFlow; the pipeline functions import it on first use.
 """
-import importlib
 
-_LAZY = {
-    "FIELDS": "xdomain_tf.data.record_schema",
-    "normalize_record": "xdomain_tf.data.record_schema",
-    "ReadReport": "xdomain_tf.data.read_report",
-    "data_format": "xdomain_tf.data.readers",
-    "read_records": "xdomain_tf.data.readers",
-    "write_jsonl": "xdomain_tf.data.writers",
-    "write_tfrecord": "xdomain_tf.data.writers",
-    "LabelSpace": "xdomain_tf.data.label_space",
-    "sampling_probabilities": "xdomain_tf.data.sampling",
-    "make_dataset": "xdomain_tf.data.pipeline",
-    "distribute": "xdomain_tf.data.distributed_input",
-}
+__all__ = [
+    "data_format",
+    "distribute",
+    "FIELDS",
+    "LabelSpace",
+    "make_dataset",
+    "normalize_record",
+    "read_records",
+    "ReadReport",
+    "sampling_probabilities",
+    "write_jsonl",
+    "write_tfrecord",
+]
 
+from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'xdomain_tf.data' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "xdomain_tf.data.record_schema": ["FIELDS", "normalize_record"],
+        "xdomain_tf.data.read_report": ["ReadReport"],
+        "xdomain_tf.data.readers": ["data_format", "read_records"],
+        "xdomain_tf.data.writers": ["write_jsonl", "write_tfrecord"],
+        "xdomain_tf.data.label_space": ["LabelSpace"],
+        "xdomain_tf.data.sampling": ["sampling_probabilities"],
+        "xdomain_tf.data.pipeline": ["make_dataset"],
+        "xdomain_tf.data.distributed_input": ["distribute"],
+    },
+)

@@ -3,6 +3,7 @@ import json
 
 from xdomain_tf.data.record_schema import normalize_record
 from xdomain_tf.errors import DataError, XDomainError
+from xdomain_tf.utils.atomic import write_json_atomic
 
 
 class LabelSpace:
@@ -159,10 +160,8 @@ class LabelSpace:
             raise XDomainError(f"not a LabelSpace dict ({error!r})") from None
 
     def to_json(self, path):
-        """Writes the label space as JSON to `path`."""
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
+        """Writes the label space as JSON to `path` (atomically)."""
+        write_json_atomic(path, self.to_dict(), sort_keys=False)
 
     @classmethod
     def from_json(cls, path):

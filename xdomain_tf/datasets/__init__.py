@@ -8,24 +8,28 @@
 Each builder also takes local files (`from_file=`) when the registry cannot be
 reached. Nothing here imports TensorFlow.
 """
-from xdomain_tf.datasets.bbc_news import bbc_news, read_bbc_wheel
-from xdomain_tf.datasets.corpus_stats import corpus_stats, format_stats
-from xdomain_tf.datasets.dataset_build import DatasetBuild
-from xdomain_tf.datasets.debian_descriptions import (
-    DEFAULT_SECTIONS,
-    PACKAGING_SECTIONS,
-    debian_descriptions,
-)
-from xdomain_tf.datasets.debian_parallel_pairs import debian_parallel_pairs
 
 __all__ = [
-    "DEFAULT_SECTIONS",
-    "PACKAGING_SECTIONS",
-    "DatasetBuild",
     "bbc_news",
     "corpus_stats",
+    "DatasetBuild",
     "debian_descriptions",
     "debian_parallel_pairs",
+    "DEFAULT_SECTIONS",
     "format_stats",
+    "PACKAGING_SECTIONS",
     "read_bbc_wheel",
 ]
+
+from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "xdomain_tf.datasets.bbc_news_corpus": ["bbc_news", "read_bbc_wheel"],
+        "xdomain_tf.datasets.corpus_statistics": ["corpus_stats", "format_stats"],
+        "xdomain_tf.datasets.dataset_build": ["DatasetBuild"],
+        "xdomain_tf.datasets.debian_description_dataset": ["DEFAULT_SECTIONS", "PACKAGING_SECTIONS", "debian_descriptions"],
+        "xdomain_tf.datasets.debian_parallel_dataset": ["debian_parallel_pairs"],
+    },
+)

@@ -2,7 +2,7 @@
 import dataclasses
 import pathlib
 
-from xdomain_tf.datasets.corpus_stats import corpus_stats, format_stats
+from xdomain_tf.datasets.corpus_statistics import corpus_stats, format_stats
 from xdomain_tf.datasets.splits import hash_fraction
 from xdomain_tf.utils.atomic import write_json_atomic
 

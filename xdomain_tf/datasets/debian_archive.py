@@ -21,7 +21,7 @@ DEFAULT_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 _LOCAL_HINT = (
     "to build from local files instead, download dists/{suite}/main/binary-amd64/Packages.xz and "
     "dists/{suite}/main/i18n/Translation-<lang>.bz2 from a Debian mirror and pass them with "
-    "--from-file (from_file=[...])"
+    "from_file=[...]"
 )
 
 

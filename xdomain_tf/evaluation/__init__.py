@@ -2,21 +2,29 @@
 
 Pure numpy / scikit-learn / matplotlib; nothing here imports TensorFlow.
 """
-from xdomain_tf.evaluation.classification_report import classification_report
-from xdomain_tf.evaluation.evaluation_report import evaluation_report, file_stem, write_report
-from xdomain_tf.evaluation.plots import confusion_matrix_plot, training_curves_plot, transfer_matrix_plot
-from xdomain_tf.evaluation.tfidf_baseline import TfidfBaseline
-from xdomain_tf.evaluation.transfer_report import transfer_matrix, transfer_report
 
 __all__ = [
-    "TfidfBaseline",
     "classification_report",
     "confusion_matrix_plot",
     "evaluation_report",
     "file_stem",
+    "TfidfBaseline",
     "training_curves_plot",
     "transfer_matrix",
     "transfer_matrix_plot",
     "transfer_report",
     "write_report",
 ]
+
+from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "xdomain_tf.evaluation.classification_metrics": ["classification_report"],
+        "xdomain_tf.evaluation.multi_domain_report": ["evaluation_report", "file_stem", "write_report"],
+        "xdomain_tf.evaluation.plots": ["confusion_matrix_plot", "training_curves_plot", "transfer_matrix_plot"],
+        "xdomain_tf.evaluation.tfidf_baseline": ["TfidfBaseline"],
+        "xdomain_tf.evaluation.transfer_results": ["transfer_matrix", "transfer_report"],
+    },
+)

@@ -1,6 +1,6 @@
 """A TF-IDF + logistic-regression baseline, one classifier per domain."""
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.evaluation.evaluation_report import evaluation_report
+from xdomain_tf.evaluation.multi_domain_report import evaluation_report
 
 
 def _text(record):

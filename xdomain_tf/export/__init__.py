@@ -3,35 +3,33 @@
 Importing this package does not import TensorFlow; `ServingModule` and `TFLiteModule`
 (which do) load on first use.
 """
-import importlib
 
-from xdomain_tf.export.models_config import update_models_config
-from xdomain_tf.export.saved_model import saved_model
-from xdomain_tf.export.serving_op_check import TFTEXT_2_20_OPS, check_serving_ops
-from xdomain_tf.export.tflite import tflite
-from xdomain_tf.export.warmup_requests import read_warmup_requests, write_warmup_requests
-
-_LAZY = {
-    "ServingModule": "xdomain_tf.export.serving_module",
-    "TFLiteModule": "xdomain_tf.export.tflite_module",
-}
 __all__ = [
-    "saved_model",
-    "tflite",
     "check_serving_ops",
+    "grpc_request",
+    "read_warmup_requests",
+    "rest_request",
+    "saved_model",
+    "ServingModule",
+    "tflite",
+    "TFLiteModule",
     "TFTEXT_2_20_OPS",
     "update_models_config",
     "write_warmup_requests",
-    "read_warmup_requests",
-    *_LAZY,
 ]
 
+from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'xdomain_tf.export' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "xdomain_tf.export.models_config": ["update_models_config"],
+        "xdomain_tf.export.saved_model_export": ["saved_model"],
+        "xdomain_tf.export.serving_op_check": ["TFTEXT_2_20_OPS", "check_serving_ops"],
+        "xdomain_tf.export.tflite_export": ["tflite"],
+        "xdomain_tf.export.warmup_requests": ["read_warmup_requests", "write_warmup_requests"],
+        "xdomain_tf.export.serving_requests": ["grpc_request", "rest_request"],
+        "xdomain_tf.export.serving_module": ["ServingModule"],
+        "xdomain_tf.export.tflite_module": ["TFLiteModule"],
+    },
+)

@@ -1,142 +1,72 @@
 """`TFLiteModule`: the single-signature graph that a TFLite file is converted from."""
-import contextlib
-import math
-
 import tensorflow as tf
 
 from xdomain_tf.export.serving_module import _Hidden, route_to_domain
 from xdomain_tf.errors import XDomainError
 
 IDS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-# Padded keys get each attention row's lowest score minus this margin: their softmax
-# weight is then below exp(-20) = 2e-9 of the row's largest, under float32 rounding.
-MASK_MARGIN = 20.0
 
 
-def bounded_mask_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False, **kwargs):
-    """`keras.ops.dot_product_attention` with a padding mask that keeps the scores' range small.
+def export_twin(model, **layer_options):
+    """A copy of `model` built from its config with other layer options, holding its weights.
 
-    Keras masks a score by replacing it with -2.4e38. The same numbers in float32, but an
-    int8 TFLite file quantizes the masked scores tensor with one scale for that whole range
-    (about 1e36 per step), so every real score rounds to the same value and attention becomes
-    uniform. Here a masked score is instead the row's lowest score minus `MASK_MARGIN`: the
-    softmax is unchanged in float32 (masked weights stay under 2e-9 of the largest) and the
-    tensor's range grows by only `MASK_MARGIN`.
+    Every dict in `model.get_config()` (recursively, so the serialized encoder inside a
+    classifier's config too) that has one of the `layer_options` keys gets the new value;
+    the copy is built with `type(model).from_config` and gets the weights with
+    `set_weights(model.get_weights())`. The model itself and all global state (Keras
+    classes, xdomain_tf modules) are left untouched. Works for any model whose config
+    carries the options, e.g. a classifier around a `TransformerEncoder`, whose config has
+    `attention_mask_mode` and `layer_norm_mode`.
 
     Args:
-        query, key, value: `[batch, length, heads, head_size]`.
-        bias, is_causal, **kwargs: as in `keras.ops.dot_product_attention`; with any of
-            them set (or no mask) the call goes to Keras unchanged.
-        mask: boolean, broadcastable to `[batch, heads, queries, keys]`; True = attend.
-        scale: the scores' scale (default `1 / sqrt(head_size)`).
+        model: a Keras model with `get_config`/`from_config`.
+        **layer_options: config keys and their new values, e.g.
+            `attention_mask_mode="bounded", layer_norm_mode="matmul_variance"`.
 
     Returns:
-        `[batch, length, heads, head_size]`.
+        The new model (same class, same weights, the given options). State that is neither
+        config nor weights (a tokenizer vocabulary, stored as an asset) is not copied.
+
+    Raises:
+        XDomainError: a key is not in the model's config (the copy would not differ).
 
     Example:
 
-    >>> import numpy as np, keras
-    >>> q = np.random.default_rng(0).normal(size=(1, 4, 2, 8)).astype("float32")
-    >>> mask = np.array([True, True, True, False])[None, None, None, :]
-    >>> expected = keras.ops.dot_product_attention(q, q, q, mask=mask)
-    >>> bool(np.allclose(bounded_mask_attention(q, q, q, mask=mask), expected, atol=1e-6))
+    >>> import numpy as np
+    >>> from xdomain_tf.models import EncoderConfig, build_encoder
+    >>> from xdomain_tf.models.multi_domain_classifier import MultiDomainClassifier
+    >>> encoder = build_encoder(EncoderConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
+    ...                                       num_attention_heads=2, intermediate_size=64))
+    >>> model = MultiDomainClassifier(encoder, {"news": ["business", "sport"]})
+    >>> twin = export_twin(model, attention_mask_mode="bounded", layer_norm_mode="matmul_variance")
+    >>> twin.encoder.layer_norm_mode, model.encoder.layer_norm_mode
+    ('matmul_variance', 'standard')
+    >>> ids = np.array([[2, 5, 3, 0]], "int32")
+    >>> inputs = {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": np.array([[1, 1, 1, 0]], "int32"),
+    ...           "domain_id": np.array([0], "int32")}
+    >>> bool(np.allclose(twin(inputs)["news"], model(inputs)["news"], atol=1e-5))
     True
     """
-    if bias is not None or is_causal or mask is None or any(option is not None for option in kwargs.values()):
-        import keras
+    found = set()
 
-        return keras.ops.dot_product_attention(
-            query, key, value, bias=bias, mask=mask, scale=scale, is_causal=is_causal, **kwargs
-        )
-    query, key, value = (tf.convert_to_tensor(tensor) for tensor in (query, key, value))
-    if scale is None:
-        scale = 1.0 / math.sqrt(query.shape[-1])
-    scores = tf.cast(tf.einsum("btnh,bsnh->bnts", query, key), tf.float32) * scale
-    lowest = tf.reduce_min(scores, axis=-1, keepdims=True)
-    scores = tf.where(tf.cast(mask, tf.bool), scores, lowest - MASK_MARGIN)
-    probabilities = tf.cast(tf.nn.softmax(scores, axis=-1), value.dtype)
-    return tf.einsum("bnts,bsnh->btnh", probabilities, value)
+    def replace(value):
+        if isinstance(value, dict):
+            replaced = {key: replace(item) for key, item in value.items()}
+            for key in layer_options.keys() & value.keys():
+                replaced[key] = layer_options[key]
+                found.add(key)
+            return replaced
+        if isinstance(value, (list, tuple)):
+            return type(value)(replace(item) for item in value)
+        return value
 
-
-def matmul_variance_layer_norm(inputs, gamma=None, beta=None, epsilon=1e-3):
-    """Layer normalization over the last axis whose variance is a dot product.
-
-    Keras computes the variance as the mean of a squared-difference tensor and the output
-    as `x * inv + (beta - mean * inv)`. In an int8 TFLite file each of those tensors gets
-    one scale for all features: a few large features (BERT-style models have some) push the
-    small squared differences to zero, and the two large terms of the output cancel. Here
-    the squared differences are summed by a matmul (int32 accumulation in int8) and the
-    output is `(x - mean) * inv * gamma + beta`. Equal to Keras in float32 (to ~1e-6).
-
-    Args:
-        inputs: `[..., features]`.
-        gamma, beta: `[features]` or None.
-        epsilon: added to the variance.
-
-    Returns:
-        The normalized `inputs`, float32.
-
-    Example:
-
-    >>> import numpy as np, keras
-    >>> x = np.random.default_rng(0).normal(size=(2, 3, 8)).astype("float32")
-    >>> expected = keras.layers.LayerNormalization(epsilon=1e-12)(x)
-    >>> bool(np.allclose(matmul_variance_layer_norm(x, epsilon=1e-12), expected, atol=1e-5))
-    True
-    """
-    x = tf.cast(inputs, tf.float32)
-    centered = x - tf.reduce_mean(x, axis=-1, keepdims=True)
-    squares = tf.matmul(centered[..., None, :], centered[..., :, None])[..., 0]
-    outputs = centered * tf.math.rsqrt(squares / x.shape[-1] + epsilon)
-    if gamma is not None:
-        outputs = outputs * tf.cast(gamma, tf.float32)
-    if beta is not None:
-        outputs = outputs + tf.cast(beta, tf.float32)
-    return outputs
-
-
-def _layer_norm_call(original):
-    def call(layer, inputs):
-        rank = len(inputs.shape)
-        axes = [layer.axis] if isinstance(layer.axis, int) else list(layer.axis)
-        if layer.rms_scaling or [axis % rank for axis in axes] != [rank - 1]:
-            return original(layer, inputs)
-        outputs = matmul_variance_layer_norm(inputs, layer.gamma, layer.beta, layer.epsilon)
-        return tf.cast(outputs, layer.compute_dtype)
-
-    return call
-
-
-class _OpsWith:
-    """`keras.ops` with some functions replaced."""
-
-    def __init__(self, ops, **replacements):
-        self._ops = ops
-        self.__dict__.update(replacements)
-
-    def __getattr__(self, name):
-        return getattr(self._ops, name)
-
-
-@contextlib.contextmanager
-def _tflite_formulations(for_int8):
-    """While a graph is traced, `MultiHeadAttention` calls `bounded_mask_attention` and,
-    with `for_int8`, `LayerNormalization` calls `matmul_variance_layer_norm`. Only the
-    traced graph changes: the layers' code and the trained model are untouched (restored on
-    exit). Not thread-safe: trace or train no other model in the process meanwhile."""
-    import keras
-
-    from xdomain_tf.layers import multi_head_attention
-
-    ops, layer_norm_call = multi_head_attention.ops, keras.layers.LayerNormalization.call
-    multi_head_attention.ops = _OpsWith(ops, dot_product_attention=bounded_mask_attention)
-    if for_int8:
-        keras.layers.LayerNormalization.call = _layer_norm_call(layer_norm_call)
-    try:
-        yield
-    finally:
-        multi_head_attention.ops = ops
-        keras.layers.LayerNormalization.call = layer_norm_call
+    config = replace(model.get_config())
+    missing = sorted(set(layer_options) - found)
+    if missing:
+        raise XDomainError(f"{type(model).__name__} {model.name!r}: no {', '.join(missing)} in its config to change")
+    twin = type(model).from_config(config)
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 class TFLiteModule(tf.Module):
@@ -150,13 +80,15 @@ class TFLiteModule(tf.Module):
     and `score` (float32 `[batch]`). A `domain_id` outside `[0, domains)` makes the
     interpreter's invoke fail (gather index out of bounds).
 
-    The graph computes attention with `bounded_mask_attention` (equal to the Keras model in
-    float32; int8 quantization then keeps the attention scores apart) and, `for_int8`,
-    layer normalization with `matmul_variance_layer_norm` (also equal in float32, but
-    slower there: 1.3 -> 2.2 ms at batch 1 for a 2-layer, hidden-128 model).
+    The graph is traced from an `export_twin` of the model: the same weights, with
+    `attention_mask_mode="bounded"` (equal to the Keras model in float32; int8 quantization
+    then keeps the attention scores apart) and, `for_int8`, `layer_norm_mode=
+    "matmul_variance"` (also equal in float32, but slower there: 1.3 -> 2.2 ms at batch 1
+    for a 2-layer, hidden-128 model). The given model is not changed.
 
     Args:
-        model: the `MultiDomainClassifier`.
+        model: the classifier (`MultiDomainClassifier` or another model with its inputs,
+            outputs, `domains` and an encoder config with the layer options).
         preprocessor: the run's `Preprocessor`; with `with_tokenizer` it runs in the graph
             (padded to its `sequence_length`).
         with_tokenizer: take raw text (tensorflow-text TFLite custom ops tokenize it).
@@ -170,15 +102,18 @@ class TFLiteModule(tf.Module):
 
     def __init__(self, model, preprocessor, with_tokenizer=False, for_int8=False):
         super().__init__(name="xdomain_tflite")
-        from xdomain_tf.text.preprocessor import Preprocessor
-
         domains = getattr(model, "domains", None)
         if not domains:
             raise XDomainError("the model is not a multi-domain classifier (no `domains`)")
         if preprocessor.pad_to != "fixed":
-            preprocessor = Preprocessor.from_config({**preprocessor.get_config(), "pad_to": "fixed"})
-        self._keras = _Hidden(model=model, preprocessor=preprocessor)
-        self.model_variables = [variable.value if hasattr(variable, "value") else variable for variable in model.variables]
+            # Not from_config: the tokenizer's vocabulary is an asset, not config.
+            preprocessor = preprocessor.with_options(pad_to="fixed")
+        layer_options = {"attention_mask_mode": "bounded"}
+        if for_int8:
+            layer_options["layer_norm_mode"] = "matmul_variance"
+        twin = export_twin(model, **layer_options)
+        self._keras = _Hidden(model=twin, preprocessor=preprocessor)
+        self.model_variables = [variable.value if hasattr(variable, "value") else variable for variable in twin.variables]
         self.domain_names = list(domains)
         self.max_labels = max(len(labels) for labels in domains.values())
         self.sequence_length = preprocessor.sequence_length
@@ -199,10 +134,6 @@ class TFLiteModule(tf.Module):
 
     def signature(self):
         """The concrete function to save as `serving_default`."""
-        with _tflite_formulations(self.for_int8):
-            return self._trace()
-
-    def _trace(self):
         domain_id = tf.TensorSpec([None], tf.int32, name="domain_id")
         if self.with_tokenizer:
             def classify_text(text, domain_id):

@@ -36,7 +36,7 @@ def warmup_predict_requests(model_name, examples, signatures, batch_sizes=(1, 8,
     >>> [len(request.inputs["text"].string_val) for request in requests], sorted(requests[0].inputs)
     ([1, 2], ['domain', 'text'])
     """
-    from xdomain_tf.serving.grpc_request import grpc_request
+    from xdomain_tf.export.serving_requests import grpc_request
 
     if not examples:
         raise XDomainError("warm-up requests need at least one example")

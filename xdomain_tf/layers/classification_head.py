@@ -1,7 +1,8 @@
 """A classification head: optional hidden dense layer, dropout, float32 logits."""
 import keras
 
-from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer, get_activation
+from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
+from xdomain_tf.layers.activations import get_activation
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")

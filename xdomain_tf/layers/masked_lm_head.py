@@ -2,7 +2,8 @@
 import keras
 from keras import ops
 
-from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer, get_activation
+from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
+from xdomain_tf.layers.activations import get_activation
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")

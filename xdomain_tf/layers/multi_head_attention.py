@@ -8,6 +8,84 @@ from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
 
 _LORA_TARGETS = ("query", "key", "value")
+MASK_MODES = ("large_negative", "bounded")
+# With `mask_mode="bounded"` padded keys get each attention row's lowest score minus this
+# margin: their softmax weight is then below exp(-20) = 2e-9 of the row's largest, under
+# float32 rounding.
+MASK_MARGIN = 20.0
+
+
+def check_mask_mode(mask_mode):
+    """Raises `XDomainError` unless `mask_mode` is one of `MASK_MODES`.
+
+    Args:
+        mask_mode: the value to check.
+
+    Example:
+
+    >>> check_mask_mode("bounded")
+    """
+    if mask_mode not in MASK_MODES:
+        raise XDomainError(f"mask_mode must be one of {MASK_MODES}, got {mask_mode!r}")
+
+
+def bounded_mask(scores, mask):
+    """`scores` with each masked entry set to its row's lowest score minus `MASK_MARGIN`.
+
+    Args:
+        scores: float `[batch, heads, queries, keys]`.
+        mask: boolean, broadcastable to `scores`; True = attend.
+
+    Returns:
+        The masked scores (same shape).
+
+    Example:
+
+    >>> import numpy as np
+    >>> bounded_mask(np.array([[[[1.0, 3.0, 9.0]]]]), np.array([True, True, False])).numpy().tolist()
+    [[[[1.0, 3.0, -19.0]]]]
+    """
+    lowest = ops.min(scores, axis=-1, keepdims=True)
+    return ops.where(ops.cast(mask, "bool"), scores, lowest - MASK_MARGIN)
+
+
+def bounded_mask_attention(query, key, value, mask=None, scale=None):
+    """`keras.ops.dot_product_attention` with a mask that keeps the scores' range small.
+
+    Keras masks a score by replacing it with -2.4e38. The same numbers in float32, but an
+    int8 TFLite file quantizes the masked scores tensor with one scale for that whole range
+    (about 1e36 per step), so every real score rounds to the same value and attention becomes
+    uniform. Here a masked score is instead the row's lowest score minus `MASK_MARGIN`
+    (`bounded_mask`): the softmax is unchanged in float32 (masked weights stay under 2e-9 of
+    the largest) and the tensor's range grows by only `MASK_MARGIN`. What
+    `MultiHeadAttention(mask_mode="bounded")` computes.
+
+    Args:
+        query, key, value: `[batch, length, heads, head_size]`.
+        mask: boolean, broadcastable to `[batch, heads, queries, keys]`; True = attend.
+            Without a mask the call goes to `keras.ops.dot_product_attention`.
+        scale: the scores' scale (default `1 / sqrt(head_size)`).
+
+    Returns:
+        `[batch, length, heads, head_size]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> q = np.random.default_rng(0).normal(size=(1, 4, 2, 8)).astype("float32")
+    >>> mask = np.array([True, True, True, False])[None, None, None, :]
+    >>> expected = keras.ops.dot_product_attention(q, q, q, mask=mask)
+    >>> bool(np.allclose(bounded_mask_attention(q, q, q, mask=mask), expected, atol=1e-6))
+    True
+    """
+    if mask is None:
+        return ops.dot_product_attention(query, key, value, scale=scale)
+    query, key, value = (ops.convert_to_tensor(tensor) for tensor in (query, key, value))
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    scores = ops.cast(ops.einsum("btnh,bsnh->bnts", query, key), "float32") * scale
+    probabilities = ops.cast(ops.softmax(bounded_mask(scores, mask), axis=-1), value.dtype)
+    return ops.einsum("bnts,bsnh->btnh", probabilities, value)
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
@@ -22,6 +100,12 @@ class MultiHeadAttention(keras.layers.Layer):
     Attention runs through `keras.ops.dot_product_attention` (fused kernels where the backend
     has them). The probabilities are computed explicitly only when they are asked for or when
     attention dropout is active in training.
+
+    Masking (`mask_mode`): `"large_negative"` (default) replaces a masked score by a huge
+    negative number, as Keras does. `"bounded"` replaces it by the row's lowest score minus
+    `MASK_MARGIN` (`bounded_mask_attention`): the same outputs in float32 (to ~1e-6), and a
+    scores tensor whose range stays small, so full-int8 quantization (TFLite) keeps the real
+    scores apart. The weights do not depend on the mode.
 
     LoRA: with `lora_rank > 0`, each projection named in `lora_targets` gets a low-rank update
     `x @ A @ B * lora_alpha / lora_rank` with `B` initialised to zero, so the layer starts out
@@ -42,6 +126,7 @@ class MultiHeadAttention(keras.layers.Layer):
         lora_targets: projections that get LoRA, a subset of `("query", "key", "value")`.
         kernel_initializer: initializer of the projection kernels.
         bias_initializer: initializer of the projection biases.
+        mask_mode: `"large_negative"` or `"bounded"`, see above.
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -60,6 +145,8 @@ class MultiHeadAttention(keras.layers.Layer):
     >>> layer = MultiHeadAttention(num_heads=2)
     >>> tuple(layer(np.zeros((1, 4, 8), "float32"), causal=True).shape)
     (1, 4, 8)
+    >>> MultiHeadAttention(num_heads=2, mask_mode="bounded").get_config()["mask_mode"]
+    'bounded'
     """
 
     def __init__(
@@ -71,9 +158,11 @@ class MultiHeadAttention(keras.layers.Layer):
         lora_targets=("query", "value"),
         kernel_initializer=None,
         bias_initializer="zeros",
+        mask_mode="large_negative",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_mask_mode(mask_mode)
         unknown = sorted(set(lora_targets) - set(_LORA_TARGETS))
         if unknown:
             raise XDomainError(f"Unknown LoRA target(s) {unknown}; choose from {_LORA_TARGETS}")
@@ -84,6 +173,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha
         self.lora_targets = tuple(lora_targets)
+        self.mask_mode = mask_mode
         self.kernel_initializer = keras.initializers.get(
             kernel_initializer or default_kernel_initializer()
         )
@@ -168,6 +258,14 @@ class MultiHeadAttention(keras.layers.Layer):
             context, scores = self._explicit_attention(
                 query_heads, key_heads, value_heads, mask, training
             )
+        elif self.mask_mode == "bounded":
+            context = bounded_mask_attention(
+                query_heads,
+                key_heads,
+                value_heads,
+                mask=mask,
+                scale=1.0 / math.sqrt(self.head_size),
+            )
         else:
             context = ops.dot_product_attention(
                 query_heads,
@@ -223,7 +321,9 @@ class MultiHeadAttention(keras.layers.Layer):
     def _explicit_attention(self, query_heads, key_heads, value_heads, mask, training):
         logits = ops.einsum("btnh,bsnh->bnts", query_heads, key_heads)
         logits = ops.cast(logits, "float32") / math.sqrt(self.head_size)
-        if mask is not None:
+        if mask is not None and self.mask_mode == "bounded":
+            logits = bounded_mask(logits, mask)
+        elif mask is not None:
             logits = ops.where(mask, logits, -1e9)
         scores = ops.softmax(logits, axis=-1)
         probabilities = self.dropout_layer(ops.cast(scores, value_heads.dtype), training=training)
@@ -241,6 +341,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 "lora_targets": list(self.lora_targets),
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "mask_mode": self.mask_mode,
             }
         )
         return config

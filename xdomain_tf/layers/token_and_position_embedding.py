@@ -3,6 +3,7 @@ import keras
 from keras import ops
 
 from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
+from xdomain_tf.layers.layer_normalization import check_layer_norm_mode, layer_normalization
 from xdomain_tf.layers.position_embedding import PositionEmbedding
 
 
@@ -24,6 +25,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         dropout: dropout rate after the LayerNorm.
         layer_norm_epsilon: LayerNorm epsilon.
         embeddings_initializer: initializer of the three tables.
+        layer_norm_mode: `"standard"` (default) or `"matmul_variance"`, see
+            `xdomain_tf.layers.layer_normalization.layer_normalization`.
         **kwargs: standard layer arguments.
 
     Call arguments:
@@ -37,6 +40,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     >>> layer = TokenAndPositionEmbedding(vocab_size=10, hidden_size=8, max_length=6)
     >>> tuple(layer(np.array([[1, 2, 3]])).shape), tuple(layer.token_embedding_matrix.shape)
     ((1, 3, 8), (10, 8))
+    >>> type(TokenAndPositionEmbedding(10, 8, 6, layer_norm_mode="matmul_variance").layer_norm).__name__
+    'MatmulVarianceLayerNormalization'
     """
 
     def __init__(
@@ -48,15 +53,18 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         dropout=0.0,
         layer_norm_epsilon=1e-12,
         embeddings_initializer=None,
+        layer_norm_mode="standard",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_layer_norm_mode(layer_norm_mode)
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.max_length = max_length
         self.type_vocab_size = type_vocab_size
         self.dropout = dropout
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.layer_norm_mode = layer_norm_mode
         self.embeddings_initializer = keras.initializers.get(
             embeddings_initializer or default_kernel_initializer()
         )
@@ -82,8 +90,8 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="position_embedding",
         )
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
+        self.layer_norm = layer_normalization(
+            layer_norm_mode, epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="layer_norm"
         )
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy)
 
@@ -123,6 +131,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 "embeddings_initializer": keras.initializers.serialize(
                     self.embeddings_initializer
                 ),
+                "layer_norm_mode": self.layer_norm_mode,
             }
         )
         return config

@@ -1,9 +1,11 @@
 """One Transformer encoder block (BERT layout), with optional adapters, LoRA and kv-cache."""
 import keras
 
-from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer, get_activation
+from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
+from xdomain_tf.layers.activations import get_activation
 from xdomain_tf.layers.bottleneck_adapter import BottleneckAdapter
-from xdomain_tf.layers.multi_head_attention import MultiHeadAttention
+from xdomain_tf.layers.layer_normalization import check_layer_norm_mode, layer_normalization
+from xdomain_tf.layers.multi_head_attention import MultiHeadAttention, check_mask_mode
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
@@ -33,6 +35,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
         lora_rank, lora_alpha, lora_targets: LoRA on the attention projections, see
             `MultiHeadAttention`.
         kernel_initializer: initializer of the dense kernels.
+        attention_mask_mode: `"large_negative"` (default) or `"bounded"`: the attention's
+            `mask_mode`, see `MultiHeadAttention`.
+        layer_norm_mode: `"standard"` (default, `keras.layers.LayerNormalization`) or
+            `"matmul_variance"` (`MatmulVarianceLayerNormalization`: same function and
+            weights, quantizes well to int8).
         **kwargs: standard layer arguments.
 
     Call arguments:
@@ -49,6 +56,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
     >>> block = TransformerEncoderBlock(num_heads=2, intermediate_size=16)
     >>> tuple(block(np.zeros((2, 5, 8), "float32"), padding_mask=np.ones((2, 5))).shape)
     (2, 5, 8)
+    >>> block = TransformerEncoderBlock(2, 16, attention_mask_mode="bounded", layer_norm_mode="matmul_variance")
+    >>> {key: block.get_config()[key] for key in ("attention_mask_mode", "layer_norm_mode")}
+    {'attention_mask_mode': 'bounded', 'layer_norm_mode': 'matmul_variance'}
     """
 
     def __init__(
@@ -66,9 +76,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
         lora_alpha=None,
         lora_targets=("query", "value"),
         kernel_initializer=None,
+        attention_mask_mode="large_negative",
+        layer_norm_mode="standard",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_mask_mode(attention_mask_mode)
+        check_layer_norm_mode(layer_norm_mode)
         self.num_heads = num_heads
         self.intermediate_size = intermediate_size
         self.dropout = dropout
@@ -85,6 +99,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(
             kernel_initializer or default_kernel_initializer()
         )
+        self.attention_mask_mode = attention_mask_mode
+        self.layer_norm_mode = layer_norm_mode
 
     def build(self, inputs_shape):
         hidden_size = inputs_shape[-1]
@@ -95,6 +111,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             lora_alpha=self.lora_alpha,
             lora_targets=self.lora_targets,
             kernel_initializer=clone_initializer(self.kernel_initializer),
+            mask_mode=self.attention_mask_mode,
             dtype=self.dtype_policy,
             name="attention",
         )
@@ -121,8 +138,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.built = True
 
     def _layer_norm(self, name, inputs_shape):
-        layer = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
+        layer = layer_normalization(
+            self.layer_norm_mode, epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
         )
         layer.build(inputs_shape)
         return layer
@@ -203,6 +220,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 "lora_alpha": self.lora_alpha,
                 "lora_targets": list(self.lora_targets),
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "attention_mask_mode": self.attention_mask_mode,
+                "layer_norm_mode": self.layer_norm_mode,
             }
         )
         return config

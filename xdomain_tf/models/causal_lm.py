@@ -4,12 +4,15 @@ import keras
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.masked_lm_head import MaskedLMHead
+from xdomain_tf.layers.masked_lm_head_weights import assign_mlm_head_weights
 from xdomain_tf.models.encoder_task_model import EncoderTaskModel
+from xdomain_tf.models.transformer_encoder import TransformerEncoder
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
 class CausalLM(EncoderTaskModel):
-    """Next-token prediction over a causal `TransformerEncoder`; build it with `build_causal_lm`.
+    """Next-token prediction: the encoder's blocks under a causal mask, an LM head tied to
+    the token embedding.
 
     Inputs (dict): `token_ids`, `segment_ids`, `padding_mask` (int32 `[batch, seq]`,
     right-padded). Output: float32 logits `[batch, seq, vocab]`; position `t` predicts the
@@ -17,11 +20,17 @@ class CausalLM(EncoderTaskModel):
     one). The head (`model.lm_head`, a `MaskedLMHead`) projects with the encoder's token
     embedding matrix (tied, one variable).
 
+    A bidirectional encoder is converted: a causal encoder of the same config, LoRA setting,
+    dtype and name is built and every weight copied (the causal mask changes no weight), so
+    a BERT checkpoint can be continued as a causal LM. `model.encoder` is then the copy.
+
     Decode with `xdomain_tf.models.CausalLMGenerator`, which reuses these layers with a
     key/value cache.
 
     Args:
-        encoder: a causal `TransformerEncoder` (`build_encoder(config, causal=True)`).
+        encoder: a `TransformerEncoder`, causal or not (no adapters).
+        lm_head_weights: optional head weights in the Keras layout of
+            `xdomain_tf.layers.masked_lm_head_weights` (not part of the config).
         dtype: dtype policy of the head.
         **kwargs: `name`, `trainable`.
 
@@ -35,15 +44,15 @@ class CausalLM(EncoderTaskModel):
     >>> ids = np.array([[2, 7, 9, 3]], "int32")
     >>> tuple(lm({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids}).shape)
     (1, 4, 50)
+    >>> CausalLM(build_encoder(config)).encoder.causal
+    True
     """
 
-    def __init__(self, encoder, dtype=None, **kwargs):
-        if not getattr(encoder, "causal", False):
-            raise XDomainError(
-                "a causal LM needs an encoder built with causal=True (build_causal_lm converts one)"
-            )
+    def __init__(self, encoder, lm_head_weights=None, dtype=None, **kwargs):
         if getattr(encoder, "num_adapters", 0):
             raise XDomainError("a causal LM does not support per-domain adapters")
+        if not getattr(encoder, "causal", False):
+            encoder = _causal_copy(encoder)
         config = encoder.encoder_config
 
         # === Layers ===
@@ -64,3 +73,34 @@ class CausalLM(EncoderTaskModel):
         sequence = encoder(inputs)["sequence_output"]
         outputs = self.lm_head(sequence)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        if lm_head_weights is not None:
+            assign_mlm_head_weights(self.lm_head, lm_head_weights)
+
+
+def _causal_copy(encoder):
+    """A causal encoder with `encoder`'s config, LoRA setting, export options, dtype, name
+    and weights (copied)."""
+    causal = TransformerEncoder.from_config({**encoder.get_config(), "causal": True})
+    causal.set_weights(encoder.get_weights())
+    return causal
+
+
+def build_causal_lm(encoder, lm_head_weights=None, dtype=None, name="causal_lm"):
+    """`CausalLM(encoder, ...)`: the causal LM's constructor under its older name.
+
+    Args:
+        encoder, lm_head_weights, dtype: see `CausalLM` (a bidirectional encoder is
+            converted).
+        name: model name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models.encoder_config import EncoderConfig
+    >>> from xdomain_tf.models.transformer_encoder import build_encoder
+    >>> lm = build_causal_lm(build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=50)))
+    >>> ids = np.array([[2, 7, 9, 3]], "int32")
+    >>> tuple(lm({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids}).shape), lm.encoder.causal
+    ((1, 4, 50), True)
+    """
+    return CausalLM(encoder, lm_head_weights=lm_head_weights, dtype=dtype, name=name)

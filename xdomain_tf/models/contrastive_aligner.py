@@ -2,17 +2,16 @@
 import keras
 from keras import ops
 
+from xdomain_tf.models.encoder_task_model import EncoderTaskModel
 from xdomain_tf.models.multi_domain_classifier import masked_mean
 from xdomain_tf.models.similarity_logits import SimilarityLogits
-from xdomain_tf.models.encoder_task_model import EncoderTaskModel
 
 FEATURES = ("token_ids", "segment_ids", "padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
 class ContrastiveAligner(EncoderTaskModel):
-    """Embeds parallel texts with one encoder for in-batch contrastive (InfoNCE) training;
-    build it with `build_contrastive`.
+    """Embeds parallel texts with one encoder for in-batch contrastive (InfoNCE) training.
 
     Inputs (dict): `source_token_ids`, `source_segment_ids`, `source_padding_mask` and the
     same three with `target_` (int32 `[batch, seq]`; the two sides may differ in length).
@@ -21,7 +20,10 @@ class ContrastiveAligner(EncoderTaskModel):
     `source_embedding`, `target_embedding` (`[batch, hidden]`, masked mean of the
     sequence output, L2-normalized, as sentence-transformers pool MiniLM) and `logits`
     `[batch, batch]` = cosine similarity / temperature. The loss is
-    `xdomain_tf.training.pretraining_losses.info_nce_loss(logits)`.
+    `xdomain_tf.training.pretraining.losses.info_nce_loss(logits)` (symmetric:
+    source->target and target->source), which makes each source closest to its own
+    translation among the batch; combined with masked LM on both languages this aligns a
+    multilingual encoder.
 
     Args:
         encoder: a bidirectional `TransformerEncoder`, shared by both sides.
@@ -83,3 +85,28 @@ class ContrastiveAligner(EncoderTaskModel):
             "temperature": self.temperature,
             "learn_temperature": self.learn_temperature,
         }
+
+
+def build_contrastive(encoder, temperature=0.05, learn_temperature=True, dtype=None, name="contrastive_aligner"):
+    """`ContrastiveAligner(encoder, ...)`: the aligner's constructor under its older name.
+
+    Args:
+        encoder, temperature, learn_temperature, dtype: see `ContrastiveAligner`.
+        name: model name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models.encoder_config import EncoderConfig
+    >>> from xdomain_tf.models.transformer_encoder import build_encoder
+    >>> model = build_contrastive(build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=50)))
+    >>> ids = np.array([[2, 5, 3], [2, 6, 3]], "int32")
+    >>> side = {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids}
+    >>> out = model({**{f"source_{k}": v for k, v in side.items()},
+    ...              **{f"target_{k}": v for k, v in side.items()}})
+    >>> tuple(out["logits"].shape), round(float(np.linalg.norm(out["source_embedding"][0])), 4)
+    ((2, 2), 1.0)
+    """
+    return ContrastiveAligner(
+        encoder, temperature=temperature, learn_temperature=learn_temperature, dtype=dtype, name=name
+    )

@@ -2,7 +2,12 @@
 import dataclasses
 import json
 
-_PRESETS = {
+from xdomain_tf.layers.activations import ACTIVATIONS
+from xdomain_tf.utils.atomic import write_json_atomic
+
+# Named architectures (hyperparameters only; a keras-hub "preset" also brings weights and a
+# tokenizer, see `xdomain_tf.checkpoints.resolve_init`).
+ARCHITECTURES = {
     "bert_tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2),
     "bert_mini": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4),
     "bert_small": dict(num_hidden_layers=4, hidden_size=512, num_attention_heads=8),
@@ -12,7 +17,6 @@ _PRESETS = {
         num_hidden_layers=6, hidden_size=384, num_attention_heads=12, intermediate_size=1536
     ),
 }
-_ACTIVATIONS = ("gelu", "gelu_new", "gelu_approximate", "relu", "silu", "swish", "tanh")
 
 
 @dataclasses.dataclass
@@ -38,7 +42,7 @@ class EncoderConfig:
 
     Example:
 
-    >>> config = EncoderConfig.preset("bert_tiny", vocab_size=1000)
+    >>> config = EncoderConfig.architecture("bert_tiny", vocab_size=1000)
     >>> config.intermediate_size
     512
     """
@@ -80,9 +84,9 @@ class EncoderConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"EncoderConfig.{name} must be in [0, 1), got {value!r}")
-        if self.hidden_act not in _ACTIVATIONS:
+        if self.hidden_act not in ACTIVATIONS:
             raise ValueError(
-                f"EncoderConfig.hidden_act {self.hidden_act!r} is not one of {', '.join(_ACTIVATIONS)}"
+                f"EncoderConfig.hidden_act {self.hidden_act!r} is not one of {', '.join(ACTIVATIONS)}"
             )
 
     @property
@@ -90,23 +94,59 @@ class EncoderConfig:
         return self.hidden_size // self.num_attention_heads
 
     @classmethod
+    def architecture_names(cls):
+        """The names `architecture` accepts.
+
+        Example:
+
+        >>> EncoderConfig.architecture_names()[:2]
+        ['bert_base', 'bert_medium']
+        """
+        return sorted(ARCHITECTURES)
+
+    @classmethod
+    def architecture(cls, name, **overrides):
+        """A named architecture (BERT miniatures, BERT-base, MiniLM-L6-H384) with overrides.
+
+        Only hyperparameters: the weights start fresh (pretrained weights and their
+        tokenizer come from `xdomain_tf.checkpoints.resolve_init`).
+
+        Args:
+            name: one of `EncoderConfig.architecture_names()`.
+            **overrides: fields to change.
+
+        Example:
+
+        >>> EncoderConfig.architecture("bert_mini", vocab_size=500).hidden_size
+        256
+        """
+        if name not in ARCHITECTURES:
+            raise ValueError(
+                f"Unknown encoder architecture {name!r}; known architectures: {', '.join(sorted(ARCHITECTURES))}"
+            )
+        return cls.from_dict({**ARCHITECTURES[name], **overrides})
+
+    @classmethod
     def preset_names(cls):
-        """The names `preset` accepts."""
-        return sorted(_PRESETS)
+        """Alias of `architecture_names` (the older name).
+
+        Example:
+
+        >>> EncoderConfig.preset_names() == EncoderConfig.architecture_names()
+        True
+        """
+        return cls.architecture_names()
 
     @classmethod
     def preset(cls, name, **overrides):
-        """A named preset (BERT miniatures, BERT-base, MiniLM-L6-H384) with overrides.
+        """Alias of `architecture` (the older name).
 
-        Args:
-            name: one of `EncoderConfig.preset_names()`.
-            **overrides: fields to change.
+        Example:
+
+        >>> EncoderConfig.preset("bert_tiny") == EncoderConfig.architecture("bert_tiny")
+        True
         """
-        if name not in _PRESETS:
-            raise ValueError(
-                f"Unknown encoder preset {name!r}; known presets: {', '.join(sorted(_PRESETS))}"
-            )
-        return cls.from_dict({**_PRESETS[name], **overrides})
+        return cls.architecture(name, **overrides)
 
     @classmethod
     def from_dict(cls, values, ignore_unknown=False):
@@ -129,9 +169,8 @@ class EncoderConfig:
         return dataclasses.asdict(self)
 
     def to_json(self, path):
-        """Writes the config as JSON to `path`."""
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, indent=2, sort_keys=True)
+        """Writes the config as JSON to `path` (atomically)."""
+        write_json_atomic(path, self.to_dict())
 
     @classmethod
     def from_json(cls, path, ignore_unknown=False):

@@ -5,6 +5,7 @@ import keras
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.classification_head import ClassificationHead
 from xdomain_tf.layers.masked_lm_head import MaskedLMHead
+from xdomain_tf.layers.masked_lm_head_weights import assign_mlm_head_weights
 from xdomain_tf.models.encoder_task_model import EncoderTaskModel
 
 SENTENCE_OBJECTIVES = (None, "nsp", "sop")
@@ -12,7 +13,8 @@ SENTENCE_OBJECTIVES = (None, "nsp", "sop")
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
 class MaskedLM(EncoderTaskModel):
-    """Masked language model over a `TransformerEncoder`; build it with `build_masked_lm`.
+    """Masked language model over a `TransformerEncoder`, its output projection tied to the
+    encoder's token embedding.
 
     Inputs (dict): the encoder's `token_ids`, `segment_ids`, `padding_mask` (int32
     `[batch, seq]`) and `mask_positions` (int32 `[batch, max_predictions]`, the positions
@@ -22,14 +24,30 @@ class MaskedLM(EncoderTaskModel):
     (NSP: 1 = the second segment is a random other text; SOP: 1 = the two segments are
     swapped).
 
+    Train it on batches masked by `xdomain_tf.text.MaskedLMMasker` (or any masker giving
+    `mask_positions`, `mask_ids`, `mask_weights`): the loss is the sparse cross-entropy of
+    `mlm_logits` against `mask_ids`, weighted by `mask_weights` (padding slots weigh 0).
+    `compile(loss={"mlm_logits": SparseCategoricalCrossentropy(from_logits=True)},
+    weighted_metrics={"mlm_logits": ["sparse_categorical_accuracy"]})` and
+    `fit(x, {"mlm_logits": mask_ids}, sample_weight={"mlm_logits": mask_weights})` does
+    exactly that; `xdomain_tf.training.pretraining.trainer.PretrainingTrainer` adds
+    per-domain metrics and other objectives.
+
     The head's output projection is the encoder's token embedding matrix itself (one
     variable, trained by both); the head owns the transform (dense, activation,
     LayerNorm) and an output bias. `model.mlm_head`, `model.sentence_head`,
     `model.encoder` reach the parts.
 
     Args:
-        encoder: a `TransformerEncoder` (not causal).
-        sentence_objective: None, `"nsp"` or `"sop"`.
+        encoder: a bidirectional `TransformerEncoder` (e.g. from
+            `xdomain_tf.checkpoints.resolve_init`).
+        sentence_objective: None, `"nsp"` (next-sentence prediction) or `"sop"`
+            (sentence-order prediction).
+        mlm_head_weights: optional pretrained head weights in the Keras layout of
+            `xdomain_tf.layers.masked_lm_head_weights` (e.g. `resolve_init(...).mlm_head_weights`
+            from a checkpoint with `cls.predictions.*` tensors); otherwise the head's
+            transform starts from BERT's initialisation and its bias at zero. Not part of
+            the config: a `.keras` file stores the weights themselves.
         dtype: dtype policy of the heads (logits are float32 regardless).
         **kwargs: `name`, `trainable`.
 
@@ -45,9 +63,11 @@ class MaskedLM(EncoderTaskModel):
     ...              "mask_positions": np.array([[2]], "int32")})
     >>> sorted(out), tuple(out["mlm_logits"].shape)
     (['mlm_logits'], (1, 1, 50))
+    >>> model.mlm_head._embedding_matrix() is encoder.embeddings.token_embedding_matrix
+    True
     """
 
-    def __init__(self, encoder, sentence_objective=None, dtype=None, **kwargs):
+    def __init__(self, encoder, sentence_objective=None, mlm_head_weights=None, dtype=None, **kwargs):
         if sentence_objective not in SENTENCE_OBJECTIVES:
             raise XDomainError(
                 f"sentence_objective must be one of None, 'nsp', 'sop', got {sentence_objective!r}"
@@ -87,6 +107,8 @@ class MaskedLM(EncoderTaskModel):
         if self.sentence_head is not None:
             outputs["sentence_logits"] = self.sentence_head(encoded["pooled_output"])
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+        if mlm_head_weights is not None:
+            assign_mlm_head_weights(self.mlm_head, mlm_head_weights)
 
         # === Config ===
         self.sentence_objective = sentence_objective
@@ -96,3 +118,27 @@ class MaskedLM(EncoderTaskModel):
             **super().get_config(),
             "sentence_objective": self.sentence_objective,
         }
+
+
+def build_masked_lm(encoder, sentence_objective=None, mlm_head_weights=None, dtype=None, name="masked_lm"):
+    """`MaskedLM(encoder, ...)`: the masked LM's constructor under its older name.
+
+    Args:
+        encoder, sentence_objective, mlm_head_weights, dtype: see `MaskedLM`.
+        name: model name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models.encoder_config import EncoderConfig
+    >>> from xdomain_tf.models.transformer_encoder import build_encoder
+    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=100))
+    >>> model = build_masked_lm(encoder, sentence_objective="sop")
+    >>> ids = np.array([[2, 5, 4, 7, 3]], "int32")
+    >>> out = model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids,
+    ...              "mask_positions": np.array([[2, 0]], "int32")})
+    >>> tuple(out["mlm_logits"].shape), tuple(out["sentence_logits"].shape)
+    ((1, 2, 100), (1, 2))
+    """
+    return MaskedLM(encoder, sentence_objective=sentence_objective, mlm_head_weights=mlm_head_weights,
+                    dtype=dtype, name=name)

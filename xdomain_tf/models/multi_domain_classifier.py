@@ -1,4 +1,14 @@
-"""One shared encoder, one classification head per domain (functional Keras model)."""
+"""One shared encoder, one classification head per domain (functional Keras model), and the
+target convention for mixed-domain batches.
+
+Training convention: the targets are a dict keyed by domain name; an example of another
+domain carries label -1 there (`multi_domain_targets` builds it inside a `tf.data` map).
+Compile every output with
+`keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)`: Keras 3
+then averages each domain's loss over that domain's examples in the batch only (the mask
+reweights valid examples by `batch / valid`; a domain absent from a batch adds 0), and the
+total loss is the sum over domains. Track accuracy with `MaskedSparseCategoricalAccuracy`.
+"""
 import keras
 from keras import ops
 
@@ -53,8 +63,7 @@ def masked_mean(sequence, padding_mask):
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
 class MultiDomainClassifier(EncoderTaskModel):
-    """A shared encoder with one `ClassificationHead` per domain; build it with
-    `build_multi_domain_classifier`.
+    """A shared encoder with one `ClassificationHead` per domain.
 
     Inputs (dict): the encoder's `token_ids`, `segment_ids`, `padding_mask` plus `domain_id`
     (int32 `[batch]`, the index of each example's domain in `domains`), so one batch can mix
@@ -66,7 +75,8 @@ class MultiDomainClassifier(EncoderTaskModel):
     the Keras config, so they survive a `.keras` reload.
 
     Args:
-        encoder: a `TransformerEncoder` (from `build_encoder`).
+        encoder: a `TransformerEncoder` (with `num_adapters` equal to the number of domains
+            for per-domain adapters).
         domains: `{domain name: [label names]}`; its order defines the domain ids.
         dropout: dropout before each head.
         freeze_encoder: False (fine-tune everything); True (feature extraction: the encoder is
@@ -103,6 +113,9 @@ class MultiDomainClassifier(EncoderTaskModel):
         **kwargs,
     ):
         domains = validate_domains(domains)
+        num_adapters = getattr(encoder, "num_adapters", 0)
+        if num_adapters and num_adapters != len(domains):
+            raise XDomainError(f"the encoder has {num_adapters} adapters but there are {len(domains)} domains")
         if pooling not in POOLING_MODES:
             raise XDomainError(f"pooling must be one of {POOLING_MODES}, got {pooling!r}")
         if not (freeze_encoder is True or freeze_encoder is False or freeze_encoder == "base"):
@@ -170,3 +183,73 @@ class MultiDomainClassifier(EncoderTaskModel):
             "freeze_encoder": self.freeze_encoder,
             "pooling": self.pooling,
         }
+
+
+def build_multi_domain_classifier(
+    encoder,
+    domains,
+    dropout=0.1,
+    freeze_encoder=False,
+    pooling="cls",
+    dtype=None,
+    name="multi_domain_classifier",
+):
+    """`MultiDomainClassifier(encoder, domains, ...)`: the classifier's constructor under its
+    older name.
+
+    Args:
+        encoder, domains, dropout, freeze_encoder, pooling, dtype: see `MultiDomainClassifier`.
+        name: model name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from xdomain_tf.models.encoder_config import EncoderConfig
+    >>> from xdomain_tf.models.transformer_encoder import build_encoder
+    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=100))
+    >>> model = build_multi_domain_classifier(
+    ...     encoder, {"news": ["business", "sport"], "software": ["games", "math", "net"]})
+    >>> ids = np.array([[2, 5, 3]], "int32")
+    >>> logits = model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids,
+    ...                 "domain_id": np.array([1], "int32")})
+    >>> {name: tuple(value.shape) for name, value in logits.items()}
+    {'news': (1, 2), 'software': (1, 3)}
+    """
+    return MultiDomainClassifier(
+        encoder,
+        domains,
+        dropout=dropout,
+        freeze_encoder=freeze_encoder,
+        pooling=pooling,
+        dtype=dtype,
+        name=name,
+    )
+
+
+def multi_domain_targets(labels, domain_ids, domains):
+    """Per-domain targets for a mixed-domain batch: each domain's label, -1 elsewhere.
+
+    Works on tensors inside a `tf.data` map as well as eagerly.
+
+    Args:
+        labels: int `[batch]`, each example's label index within its own domain.
+        domain_ids: int `[batch]`, each example's domain index.
+        domains: the classifier's `{domain: [labels]}` dict (or a list of domain names).
+
+    Returns:
+        `{domain name: int32 [batch]}`.
+
+    Example:
+
+    >>> targets = multi_domain_targets([1, 0, 2], [0, 1, 1], ["news", "software"])
+    >>> {name: value.numpy().tolist() for name, value in targets.items()}
+    {'news': [1, -1, -1], 'software': [-1, 0, 2]}
+    """
+    import tensorflow as tf
+
+    labels = tf.cast(labels, tf.int32)
+    domain_ids = tf.cast(domain_ids, tf.int32)
+    return {
+        name: tf.where(tf.equal(domain_ids, index), labels, tf.constant(-1, tf.int32))
+        for index, name in enumerate(domains)
+    }

@@ -23,6 +23,8 @@ from keras import ops
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers._utils import default_kernel_initializer
+from xdomain_tf.layers.layer_normalization import check_layer_norm_mode, layer_normalization
+from xdomain_tf.layers.multi_head_attention import check_mask_mode
 from xdomain_tf.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from xdomain_tf.layers.transformer_encoder_block import TransformerEncoderBlock
 from xdomain_tf.models.encoder_config import EncoderConfig
@@ -30,7 +32,7 @@ from xdomain_tf.models.encoder_config import EncoderConfig
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
 class TransformerEncoder(keras.Model):
-    """A BERT-style Transformer encoder (functional model); build it with `build_encoder`.
+    """A BERT-style Transformer encoder (functional model).
 
     Inputs (dict): `token_ids`, `segment_ids`, `padding_mask`, int32 `[batch, seq]` with any
     `seq` up to `max_position_embeddings`; plus `adapter_index` (int32 `[batch]`) when
@@ -47,7 +49,8 @@ class TransformerEncoder(keras.Model):
     model.
 
     Args:
-        encoder_config: an `EncoderConfig` (or its dict).
+        encoder_config: an `EncoderConfig`, its dict, or an architecture name
+            (`EncoderConfig.architecture_names()`: `"bert_tiny"`, ...).
         causal: causal self-attention in every block (for a causal language model).
         num_adapters: bottleneck adapters per block position (0 = none), selected per
             example by the `adapter_index` input.
@@ -55,6 +58,12 @@ class TransformerEncoder(keras.Model):
         lora_rank: LoRA rank on the attention projections (0 = none).
         lora_alpha: LoRA scale numerator (defaults to `lora_rank`).
         output_hidden_states: also output every layer's hidden states.
+        attention_mask_mode: `"large_negative"` (default) or `"bounded"` (a padding mask that
+            keeps the attention scores' range small, for full-int8 TFLite), see
+            `MultiHeadAttention`.
+        layer_norm_mode: `"standard"` (default) or `"matmul_variance"` (every LayerNorm:
+            embeddings, blocks, final; same function and weights, quantizes well to int8),
+            see `MatmulVarianceLayerNormalization`.
         dtype: dtype policy of all layers (None: the global policy).
         **kwargs: `name`, `trainable`.
 
@@ -68,6 +77,13 @@ class TransformerEncoder(keras.Model):
     >>> outputs = encoder({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids})
     >>> sorted(outputs), tuple(outputs["sequence_output"].shape)
     (['pooled_output', 'sequence_output'], (1, 4, 32))
+    >>> TransformerEncoder("bert_tiny").encoder_config == EncoderConfig.architecture("bert_tiny")
+    True
+    >>> twin = TransformerEncoder.from_config({**encoder.get_config(), "layer_norm_mode": "matmul_variance"})
+    >>> twin.set_weights(encoder.get_weights())
+    >>> twin_outputs = twin({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids})
+    >>> bool(np.allclose(twin_outputs["sequence_output"], outputs["sequence_output"], atol=1e-5))
+    True
     """
 
     def __init__(
@@ -79,16 +95,25 @@ class TransformerEncoder(keras.Model):
         lora_rank=0,
         lora_alpha=None,
         output_hidden_states=False,
+        attention_mask_mode="large_negative",
+        layer_norm_mode="standard",
         dtype=None,
         **kwargs,
     ):
-        config = encoder_config
-        if isinstance(config, dict):
-            config = EncoderConfig.from_dict(config)
-        if not isinstance(config, EncoderConfig):
+        config = _encoder_config(encoder_config)
+        for argument, value in (("num_adapters", num_adapters), ("lora_rank", lora_rank)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise XDomainError(f"{argument} must be an integer >= 0, got {value!r}")
+        if num_adapters and (
+            isinstance(adapter_reduction_factor, bool)
+            or not isinstance(adapter_reduction_factor, int)
+            or adapter_reduction_factor < 1
+        ):
             raise XDomainError(
-                f"encoder_config must be an EncoderConfig or a dict, got {type(config).__name__}"
+                f"adapter_reduction_factor must be a positive integer, got {adapter_reduction_factor!r}"
             )
+        check_mask_mode(attention_mask_mode)
+        check_layer_norm_mode(layer_norm_mode)
 
         # === Layers ===
         self.embeddings = TokenAndPositionEmbedding(
@@ -98,6 +123,7 @@ class TransformerEncoder(keras.Model):
             type_vocab_size=config.type_vocab_size,
             dropout=config.hidden_dropout_prob,
             layer_norm_epsilon=config.layer_norm_eps,
+            layer_norm_mode=layer_norm_mode,
             dtype=dtype,
             name="embeddings",
         )
@@ -114,6 +140,8 @@ class TransformerEncoder(keras.Model):
                 adapter_reduction_factor=adapter_reduction_factor,
                 lora_rank=lora_rank,
                 lora_alpha=lora_alpha,
+                attention_mask_mode=attention_mask_mode,
+                layer_norm_mode=layer_norm_mode,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )
@@ -121,8 +149,8 @@ class TransformerEncoder(keras.Model):
         ]
         self.final_layer_norm = None
         if config.pre_layer_norm:
-            self.final_layer_norm = keras.layers.LayerNormalization(
-                epsilon=config.layer_norm_eps, dtype=dtype, name="final_layer_norm"
+            self.final_layer_norm = layer_normalization(
+                layer_norm_mode, epsilon=config.layer_norm_eps, dtype=dtype, name="final_layer_norm"
             )
         self.pooler = keras.layers.Dense(
             config.hidden_size,
@@ -170,6 +198,8 @@ class TransformerEncoder(keras.Model):
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha
         self.output_hidden_states = output_hidden_states
+        self.attention_mask_mode = attention_mask_mode
+        self.layer_norm_mode = layer_norm_mode
 
     def call(self, inputs, training=None, mask=None, **kwargs):
         # A frozen encoder is a fixed feature extractor: no dropout even while training the
@@ -177,61 +207,6 @@ class TransformerEncoder(keras.Model):
         if not self.trainable:
             training = False
         return super().call(inputs, training=training, mask=mask, **kwargs)
-
-    def empty_cache(self, batch_size, max_length):
-        """A zero key/value cache `[batch, layers, 2, max_length, heads, head_size]`."""
-        config = self.encoder_config
-        shape = (
-            batch_size,
-            config.num_hidden_layers,
-            2,
-            max_length,
-            config.num_attention_heads,
-            config.head_size,
-        )
-        return ops.zeros(shape, dtype=self.compute_dtype)
-
-    def call_with_cache(
-        self,
-        token_ids,
-        cache,
-        cache_index,
-        segment_ids=None,
-        padding_mask=None,
-        adapter_index=None,
-    ):
-        """Runs new tokens against a key/value cache (incremental decoding).
-
-        With a causal encoder, feeding a sequence chunk by chunk (e.g. a prompt, then one
-        token at a time) gives the same outputs as one full pass, without recomputing the
-        prefix.
-
-        Args:
-            token_ids: int `[batch, new]`, the tokens at positions `cache_index ...`.
-            cache: from `empty_cache` or a previous call.
-            cache_index: position of the first new token (an int or scalar tensor).
-            segment_ids: int `[batch, new]` (default: segment 0).
-            padding_mask: `[batch, max_length]` over the cache slots (default: all real).
-            adapter_index: int `[batch]`, with adapters.
-
-        Returns:
-            `(sequence_output [batch, new, hidden], new_cache)`.
-        """
-        x = self.embeddings(token_ids, segment_ids=segment_ids, start_index=cache_index)
-        layer_caches = []
-        for i, block in enumerate(self.transformer_layers):
-            x, layer_cache = block(
-                x,
-                padding_mask=padding_mask,
-                causal=self.causal,
-                cache=cache[:, i],
-                cache_index=cache_index,
-                adapter_index=adapter_index,
-            )
-            layer_caches.append(layer_cache)
-        if self.final_layer_norm is not None:
-            x = self.final_layer_norm(x)
-        return x, ops.stack(layer_caches, axis=1)
 
     def freeze_base_weights(self):
         """Makes every weight non-trainable except the adapters' and LoRA's.
@@ -264,6 +239,8 @@ class TransformerEncoder(keras.Model):
             "lora_rank": self.lora_rank,
             "lora_alpha": self.lora_alpha,
             "output_hidden_states": self.output_hidden_states,
+            "attention_mask_mode": self.attention_mask_mode,
+            "layer_norm_mode": self.layer_norm_mode,
         }
 
     @classmethod
@@ -272,3 +249,41 @@ class TransformerEncoder(keras.Model):
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
+
+
+def _encoder_config(value):
+    """`value` (an `EncoderConfig`, its dict or an architecture name) as an `EncoderConfig`."""
+    if isinstance(value, str):
+        try:
+            return EncoderConfig.architecture(value)
+        except ValueError as error:
+            raise XDomainError(str(error)) from None
+    if isinstance(value, dict):
+        return EncoderConfig.from_dict(value)
+    if not isinstance(value, EncoderConfig):
+        raise XDomainError(
+            f"encoder_config must be an EncoderConfig, a dict or an architecture name, got {value!r}"
+        )
+    return value
+
+
+def build_encoder(config, name="encoder", **options):
+    """`TransformerEncoder(config, name=name, **options)`: the encoder's constructor under
+    its older name (named `"encoder"` by default).
+
+    Args:
+        config: an `EncoderConfig`, its dict, or an architecture name (`"bert_tiny"`, ...).
+        name: model name.
+        **options: the other arguments of `TransformerEncoder` (`causal`, `num_adapters`,
+            `lora_rank`, `output_hidden_states`, `dtype`, ...).
+
+    Example:
+
+    >>> import numpy as np
+    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=100))
+    >>> ids = np.array([[2, 5, 6, 3]], "int32")
+    >>> outputs = encoder({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids})
+    >>> encoder.name, tuple(outputs["sequence_output"].shape), tuple(outputs["pooled_output"].shape)
+    ('encoder', (1, 4, 128), (1, 128))
+    """
+    return TransformerEncoder(config, name=name, **options)

@@ -2,20 +2,27 @@
 
 None of these modules imports TensorFlow at import time (only when a function runs).
 """
-from xdomain_tf.serving.grpc_request import grpc_request
-from xdomain_tf.serving.keras_predictor import KerasPredictor
-from xdomain_tf.serving.load_predictor import load_predictor
-from xdomain_tf.serving.predictor import Predictor
-from xdomain_tf.serving.rest_request import rest_request
-from xdomain_tf.serving.saved_model_predictor import SavedModelPredictor
-from xdomain_tf.serving.tflite_predictor import TFLitePredictor
 
 __all__ = [
     "grpc_request",
-    "rest_request",
+    "KerasPredictor",
     "load_predictor",
     "Predictor",
-    "KerasPredictor",
+    "rest_request",
     "SavedModelPredictor",
     "TFLitePredictor",
 ]
+
+from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "xdomain_tf.export.serving_requests": ["grpc_request", "rest_request"],
+        "xdomain_tf.serving.keras_predictor": ["KerasPredictor"],
+        "xdomain_tf.serving.predictor_loader": ["load_predictor"],
+        "xdomain_tf.serving.predictor": ["Predictor"],
+        "xdomain_tf.serving.saved_model_predictor": ["SavedModelPredictor"],
+        "xdomain_tf.serving.tflite_predictor": ["TFLitePredictor"],
+    },
+)

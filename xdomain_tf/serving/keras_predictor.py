@@ -18,8 +18,8 @@ class KerasPredictor(Predictor):
 
     def __init__(self, run_dir, batch_size=64):
         super().__init__(batch_size)
-        from xdomain_tf.export.saved_model import load_classifier_run
-        from xdomain_tf.training.run_directory import RunDirectory
+        from xdomain_tf.export.saved_model_export import load_classifier_run
+        from xdomain_tf.runs.run_directory import RunDirectory
 
         self.model, self.preprocessor, _ = load_classifier_run(RunDirectory(run_dir))
         self.domains = {domain: list(labels) for domain, labels in self.model.domains.items()}

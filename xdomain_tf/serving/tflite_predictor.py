@@ -27,7 +27,7 @@ class TFLitePredictor(Predictor):
 
     def __init__(self, path, batch_size=64, num_threads=None):
         super().__init__(batch_size)
-        from xdomain_tf.export.tflite import litert_interpreter, read_tflite_sidecar
+        from xdomain_tf.export.tflite_export import litert_interpreter, read_tflite_sidecar
 
         self.path = pathlib.Path(path)
         if not self.path.is_file():

@@ -3,25 +3,33 @@
 Every piece is TensorFlow ops, so the same code runs in `tf.data`, inside exported
 SavedModels (raw strings in) and in TFLite (tensorflow-text custom ops).
 """
-from xdomain_tf.text.causal_lm_inputs import causal_lm_inputs
-from xdomain_tf.text.dense_packing import pack_segments, trimmed_lengths
-from xdomain_tf.text.masked_lm_masker import MaskedLMMasker
-from xdomain_tf.text.normalization import normalize_text, split_words
-from xdomain_tf.text.preprocessor import Preprocessor
-from xdomain_tf.text.train_wordpiece_vocabulary import train_wordpiece_vocabulary
-from xdomain_tf.text.vocabulary_file import read_vocabulary, write_vocabulary
-from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 
 __all__ = [
-    "MaskedLMMasker",
-    "Preprocessor",
-    "WordPieceTokenizer",
     "causal_lm_inputs",
+    "MaskedLMMasker",
     "normalize_text",
     "pack_segments",
+    "Preprocessor",
     "read_vocabulary",
     "split_words",
     "train_wordpiece_vocabulary",
     "trimmed_lengths",
+    "WordPieceTokenizer",
     "write_vocabulary",
 ]
+
+from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "xdomain_tf.text.causal_lm_features": ["causal_lm_inputs"],
+        "xdomain_tf.text.dense_packing": ["pack_segments", "trimmed_lengths"],
+        "xdomain_tf.text.masked_lm_masker": ["MaskedLMMasker"],
+        "xdomain_tf.text.normalization": ["normalize_text", "split_words"],
+        "xdomain_tf.text.preprocessor": ["Preprocessor"],
+        "xdomain_tf.text.wordpiece_trainer": ["train_wordpiece_vocabulary"],
+        "xdomain_tf.text.vocabulary_file": ["read_vocabulary", "write_vocabulary"],
+        "xdomain_tf.text.word_piece_tokenizer": ["WordPieceTokenizer"],
+    },
+)

@@ -92,7 +92,7 @@ class MaskedLMMasker(keras.layers.Layer):
             raise XDomainError(
                 f"tokenizer must be a WordPieceTokenizer, got {type(tokenizer).__name__}"
             )
-        if tokenizer is not None:
+        if tokenizer is not None and tokenizer.has_vocabulary:
             vocabulary_size = tokenizer.vocabulary_size if vocabulary_size is None else vocabulary_size
             mask_token_id = tokenizer.mask_token_id if mask_token_id is None else mask_token_id
             if unselectable_token_ids is None:
@@ -126,12 +126,16 @@ class MaskedLMMasker(keras.layers.Layer):
         self.random_token_rate = float(random_token_rate)
         self.seed = seed
         self._seed_generator = keras.random.SeedGenerator(seed)
-        self._continuation = None
-        if self.whole_word:
-            suffix = tokenizer.suffix_indicator
-            self._continuation = tf.constant(
-                [token.startswith(suffix) and len(token) > len(suffix) for token in tokenizer.vocabulary]
+        self._continuation_table = None
+
+    def _continuation(self):
+        # Built on first use: a tokenizer rebuilt from config gets its vocabulary later.
+        if self._continuation_table is None:
+            suffix = self.tokenizer.suffix_indicator
+            self._continuation_table = tf.constant(
+                [token.startswith(suffix) and len(token) > len(suffix) for token in self.tokenizer.vocabulary]
             )
+        return self._continuation_table
 
     def call(self, inputs, seed=None):
         features = dict(inputs) if isinstance(inputs, dict) else {"token_ids": inputs}
@@ -175,7 +179,7 @@ class MaskedLMMasker(keras.layers.Layer):
         starts = candidate
         if self.whole_word:
             safe_ids = tf.clip_by_value(token_ids, 0, self.vocabulary_size - 1)
-            continuation = tf.gather(self._continuation, safe_ids)
+            continuation = tf.gather(self._continuation(), safe_ids)
             previous_candidate = tf.pad(candidate[:, :-1], [[0, 0], [1, 0]])
             starts = candidate & ~(continuation & previous_candidate)
         # Groups: a word (start + its continuation pieces); every other token alone.

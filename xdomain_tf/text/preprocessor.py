@@ -79,8 +79,30 @@ class Preprocessor(keras.layers.Layer):
         self.sequence_length = int(sequence_length)
         self.truncation = truncation
         self.pad_to = pad_to
-        # Fails now, with a clear message, if the vocabulary lacks a token.
-        self._special_ids = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+        if tokenizer.has_vocabulary:
+            self._special_ids()  # fails now, with a clear message, if a special token is missing
+
+    def _special_ids(self):
+        tokenizer = self.tokenizer
+        return tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+
+    def with_options(self, **changes):
+        """A Preprocessor sharing this one's tokenizer with some arguments changed
+        (`sequence_length`, `truncation`, `pad_to`).
+
+        Example:
+
+        >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello"])
+        >>> Preprocessor(tokenizer, 8).with_options(pad_to="longest").pad_to
+        'longest'
+        """
+        arguments = {
+            "sequence_length": self.sequence_length,
+            "truncation": self.truncation,
+            "pad_to": self.pad_to,
+            **changes,
+        }
+        return Preprocessor(self.tokenizer, **arguments)
 
     def call(self, inputs):
         texts = _segments(inputs)
@@ -93,7 +115,7 @@ class Preprocessor(keras.layers.Layer):
                 )
         if scalar:
             texts = [text[tf.newaxis] for text in texts]
-        cls_id, sep_id, pad_id = self._special_ids
+        cls_id, sep_id, pad_id = self._special_ids()
         outputs = pack_segments(
             [self.tokenizer.tokenize_flat(text) for text in texts],
             self.sequence_length,

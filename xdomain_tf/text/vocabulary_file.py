@@ -1,8 +1,8 @@
 """Reading, checking and writing WordPiece `vocab.txt` files (one token a line)."""
-import os
 import pathlib
 
 from xdomain_tf.errors import DataError, XDomainError
+from xdomain_tf.utils.atomic import write_text_atomic
 
 
 def read_vocabulary(path):
@@ -100,9 +100,5 @@ def write_vocabulary(tokens, path):
     '[PAD]\\n[UNK]\\nhello\\n'
     """
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8", newline="\n") as file:
-        file.writelines(token + "\n" for token in tokens)
-    os.replace(temporary, path)
+    write_text_atomic(path, "".join(token + "\n" for token in tokens))
     return path

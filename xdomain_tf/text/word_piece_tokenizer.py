@@ -69,7 +69,9 @@ class WordPieceTokenizer(keras.layers.Layer):
     mode only), as in Hugging Face.
 
     Args:
-        vocabulary: list of tokens (the id is the index) or the path of a vocab.txt.
+        vocabulary: list of tokens (the id is the index) or the path of a vocab.txt;
+            None leaves it to `set_vocabulary` / `load_assets` (a `.keras` file stores
+            the vocabulary as the asset `vocab.txt`, not in the config).
             It must contain `[UNK]`; `[PAD]`, `[CLS]`, `[SEP]` and `[MASK]` are looked
             up when their id is asked for.
         lowercase: lower-case the text (an uncased vocabulary).
@@ -107,32 +109,57 @@ class WordPieceTokenizer(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
         self.built = True
         check_normalization_options(lowercase, strip_accents, normalization)
+        if int(max_bytes_per_word) < 1:
+            raise XDomainError(f"max_bytes_per_word must be >= 1, got {max_bytes_per_word}")
+        self.lowercase = bool(lowercase)
+        self.strip_accents = strip_accents
+        self.normalization = normalization
+        self.suffix_indicator = suffix_indicator
+        self.max_bytes_per_word = int(max_bytes_per_word)
+        self._vocabulary = None
+        self._token_to_id = {}
+        self._fast_bert = None
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary)
+
+    def set_vocabulary(self, vocabulary):
+        """Sets the vocabulary (a list of tokens or the path of a vocab.txt) and builds the
+        tokenizer graph over it; what `load_assets` calls when a saved model reloads."""
         if isinstance(vocabulary, (str, os.PathLike)):
             vocabulary = read_vocabulary(vocabulary)
         else:
             vocabulary = check_vocabulary(vocabulary)
         if UNK_TOKEN not in vocabulary:
             raise XDomainError(f"the vocabulary has no {UNK_TOKEN} token")
-        if int(max_bytes_per_word) < 1:
-            raise XDomainError(f"max_bytes_per_word must be >= 1, got {max_bytes_per_word}")
         self._vocabulary = vocabulary
         self._token_to_id = {token: index for index, token in enumerate(vocabulary)}
-        self.lowercase = bool(lowercase)
-        self.strip_accents = strip_accents
-        self.normalization = normalization
-        self.suffix_indicator = suffix_indicator
-        self.max_bytes_per_word = int(max_bytes_per_word)
         self._fast_bert = tf_text.FastBertTokenizer(
             vocab=vocabulary,
-            suffix_indicator=suffix_indicator,
+            suffix_indicator=self.suffix_indicator,
             max_bytes_per_word=self.max_bytes_per_word,
             token_out_type=tf.int32,
             unknown_token=UNK_TOKEN,
             support_detokenization=True,
             fast_bert_normalizer_model_buffer=normalizer_model(
-                self.lowercase, strip_accents, normalization
+                self.lowercase, self.strip_accents, self.normalization
             ),
         )
+
+    def _check_vocabulary(self):
+        if self._vocabulary is None:
+            raise XDomainError(
+                "the tokenizer has no vocabulary yet: pass `vocabulary=` or call `set_vocabulary`"
+            )
+
+    def save_assets(self, dir_path):
+        """Writes the vocabulary as `vocab.txt` into `dir_path` (Keras calls this when a
+        model is saved: the vocabulary is an asset of the `.keras` file, not config)."""
+        self._check_vocabulary()
+        write_vocabulary(self._vocabulary, os.path.join(dir_path, "vocab.txt"))
+
+    def load_assets(self, dir_path):
+        """Reads `vocab.txt` from `dir_path` (Keras calls this when a model is loaded)."""
+        self.set_vocabulary(os.path.join(dir_path, "vocab.txt"))
 
     @classmethod
     def from_vocab_file(cls, path, **kwargs):
@@ -149,8 +176,14 @@ class WordPieceTokenizer(keras.layers.Layer):
         return write_vocabulary(self._vocabulary, path)
 
     @property
+    def has_vocabulary(self):
+        """False until a vocabulary is set (a tokenizer rebuilt from config alone)."""
+        return self._vocabulary is not None
+
+    @property
     def vocabulary(self):
         """The tokens, in id order (a copy)."""
+        self._check_vocabulary()
         return list(self._vocabulary)
 
     def get_vocabulary(self):
@@ -160,6 +193,7 @@ class WordPieceTokenizer(keras.layers.Layer):
     @property
     def vocabulary_size(self):
         """The number of tokens."""
+        self._check_vocabulary()
         return len(self._vocabulary)
 
     def token_to_id(self, token):
@@ -178,6 +212,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         return self._vocabulary[token_id]
 
     def _special_id(self, token):
+        self._check_vocabulary()
         if token not in self._token_to_id:
             raise XDomainError(
                 f"the vocabulary has no {token} token (BERT special tokens: "
@@ -230,6 +265,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         Returns:
             int32 ids.
         """
+        self._check_vocabulary()
         strings = tf.convert_to_tensor(strings, dtype=tf.string)
         if strings.shape.rank == 0:
             # tf-text's normalizer fails on scalars: tokenize a batch of one.
@@ -294,7 +330,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "vocabulary": list(self._vocabulary),
+                "vocabulary": None,  # an asset: see save_assets
                 "lowercase": self.lowercase,
                 "strip_accents": self.strip_accents,
                 "normalization": self.normalization,

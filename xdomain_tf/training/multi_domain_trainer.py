@@ -5,7 +5,7 @@ from keras import ops
 from keras.src.losses.loss import scale_loss_for_distribution
 
 from xdomain_tf.layers.gradient_reversal import GradientReversal
-from xdomain_tf.training.local_symbolic_build import LocalSymbolicBuild
+from xdomain_tf.training.distribution.local_symbolic_build import LocalSymbolicBuild
 
 ADVERSARY_OUTPUT = "_domain_adversary"
 

@@ -46,7 +46,7 @@ class TrainOptions:
             `loss_weighting: static`).
         loss_weighting: `equal`, `static` or `uncertainty` (learned, Kendall et al. 2018).
         precision: `fp32`, `bf16` or `fp16`.
-        strategy: a `xdomain_tf.training.strategy` kind.
+        strategy: a `xdomain_tf.training.distribution.strategies` kind.
         jit_compile: `on`, `off` or `auto`.
         vocab_size: WordPiece vocabulary size trained when starting from a preset.
         adapters: train a bottleneck adapter per domain with the encoder frozen.

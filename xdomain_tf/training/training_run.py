@@ -6,13 +6,13 @@ import tempfile
 import keras
 import numpy as np
 
-from xdomain_tf.training.best_model_keeper import BestModelKeeper
-from xdomain_tf.training.layerwise_adamw import LayerwiseAdamW
-from xdomain_tf.training.metrics_history import MetricsHistory
-from xdomain_tf.training.precision import set_precision
-from xdomain_tf.training.run_directory import RunDirectory
-from xdomain_tf.training.strategy import is_chief, strategy
-from xdomain_tf.training.warmup_linear_decay import WarmupLinearDecay
+from xdomain_tf.optimizers.layerwise_adamw import LayerwiseAdamW
+from xdomain_tf.optimizers.warmup_linear_decay import WarmupLinearDecay
+from xdomain_tf.runs.run_directory import RunDirectory
+from xdomain_tf.training.callbacks.best_model_keeper import BestModelKeeper
+from xdomain_tf.training.callbacks.metrics_history import MetricsHistory
+from xdomain_tf.training.distribution.precision import set_precision
+from xdomain_tf.training.distribution.strategies import is_chief, strategy
 
 
 def run_training(options, body, log=print):

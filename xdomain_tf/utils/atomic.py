@@ -47,7 +47,7 @@ def atomic_path(path):
 
 
 def write_text_atomic(path, text):
-    """Writes `text` to `path` atomically (UTF-8).
+    """Writes `text` to `path` atomically (UTF-8, line ends written as given).
 
     Example:
 
@@ -58,14 +58,19 @@ def write_text_atomic(path, text):
     'Straße'
     """
     with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as handle:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
 
 
-def write_json_atomic(path, value):
-    """Writes `value` as indented JSON to `path` atomically.
+def write_json_atomic(path, value, sort_keys=True):
+    """Writes `value` as indented JSON (UTF-8, not ASCII-escaped) to `path` atomically.
+
+    Args:
+        path: the file.
+        value: JSON-ready data.
+        sort_keys: sort every dict's keys (False keeps their order, e.g. where it means ids).
 
     Example:
 
@@ -78,4 +83,4 @@ def write_json_atomic(path, value):
       "steps": 10
     }
     """
-    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n")

@@ -1,0 +1,281 @@
+"""`saved_model`: exports a classifier run as a versioned SavedModel for TF Serving."""
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+
+from xdomain_tf.errors import XDomainError
+
+# Texts for warm-up requests when no validation data is given.
+FALLBACK_WARMUP_TEXTS = (
+    "A short example text.",
+    "",
+    "Ünïcode, punctuation… and numbers 12345 in a somewhat longer sentence that keeps going.",
+)
+
+
+def saved_model(
+    run_dir,
+    export_base,
+    version=None,
+    overwrite=False,
+    warmup_data=None,
+    warmup_examples=32,
+    check=False,
+    models_config="auto",
+    model_name=None,
+    serving_base_path=None,
+    log=None,
+):
+    """Exports a classifier run as `export_base/<version>/`, a SavedModel for TF Serving.
+
+    The SavedModel is written to a hidden temporary folder inside `export_base` and renamed
+    to its integer version only when complete, so a server watching `export_base` never
+    loads half a version. Its signatures are described in `xdomain_tf.export.serving_module`;
+    every weight is stored once (unlike Keras `model.export`, which stores each twice).
+
+    The version folder also holds:
+
+    - `assets/labels.json` (domains and their labels, in id order), `assets/vocab.txt`,
+      `assets/metadata.json` (domains, labels, sequence length, tokenizer options,
+      signatures, the ops the graph uses, versions of TensorFlow, tensorflow-text, Keras
+      and xdomain_tf);
+    - `assets.extra/tf_serving_warmup_requests`: `PredictionLog` records that TF Serving
+      replays before serving, built from real examples (`warmup_data`) or a few texts.
+
+    Args:
+        run_dir: a finished classifier run directory.
+        export_base: the model's folder (e.g. `export/NAME`); versions go inside it.
+        version: the integer version; None takes the next one after the highest present.
+        overwrite: replace an existing `version` (otherwise that is an error).
+        warmup_data: a data file (or list) of validation records for warm-up requests.
+        warmup_examples: how many records to read from `warmup_data`.
+        check: fail (XDomainError naming the ops, nothing written) when the graph uses an op
+            that TF Serving 2.20 does not have (see `check_serving_ops`).
+        models_config: a models.config path to add or update the model in; `"auto"` uses
+            `models.config` beside `export_base` when that folder is named `export`; None
+            writes none.
+        model_name: the name in models.config (default: the folder name of `export_base`).
+        serving_base_path: the model's folder as the server sees it (default:
+            `/models/<model_name>`, export/ mounted at /models).
+        log: a function taking one line of progress, e.g. `print`.
+
+    Returns:
+        `pathlib.Path` of the version folder written.
+
+    Example:
+
+        path = saved_model("runs/news", "export/xdomain")   # export/xdomain/1
+    """
+    import tensorflow as tf
+
+    from xdomain_tf.export.example_sample import read_examples
+    from xdomain_tf.export.serving_module import ServingModule
+    from xdomain_tf.export.serving_op_check import check_serving_ops
+    from xdomain_tf.export.warmup_requests import warmup_predict_requests, write_warmup_requests
+    from xdomain_tf.runs.run_directory import RunDirectory
+
+    log = log or (lambda line: None)
+    run = RunDirectory(run_dir)
+    model, preprocessor, label_space = load_classifier_run(run)
+    export_base = pathlib.Path(export_base)
+    if export_base.exists() and not export_base.is_dir():
+        raise XDomainError(f"{export_base}: exists and is not a folder")
+    version = choose_version(export_base, version, overwrite)
+    model_name = model_name or export_base.resolve().name
+
+    export_base.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_base))
+    try:
+        assets_dir = staging / "source_assets"
+        assets_dir.mkdir()
+        target = staging / "saved_model"
+        (assets_dir / "labels.json").write_text(
+            json.dumps(label_space.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (assets_dir / "vocab.txt").write_text("\n".join(preprocessor.tokenizer.vocabulary) + "\n", encoding="utf-8")
+        metadata_path = assets_dir / "metadata.json"
+        metadata_path.write_text("{}", encoding="utf-8")
+        module = ServingModule(
+            model,
+            preprocessor,
+            assets={
+                "labels_file": assets_dir / "labels.json",
+                "vocab_file": assets_dir / "vocab.txt",
+                "metadata_file": metadata_path,
+            },
+        )
+        signatures = module.signatures()
+        metadata = export_metadata(run, module, signatures)
+        metadata_path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        log(f"writing SavedModel version {version} ({len(signatures)} signatures)")
+        tf.saved_model.save(module, str(target), signatures=signatures)
+
+        ops = check_serving_ops(target)
+        if ops["unsupported"]:
+            message = (
+                f"the graph uses op(s) that TF Serving 2.20 cannot run: {', '.join(ops['unsupported'])} "
+                "(neither core TensorFlow nor tensorflow-text 2.20 ops)"
+            )
+            if check:
+                raise XDomainError(message)
+            log("warning: " + message)
+        metadata["ops"] = {key: ops[key] for key in ("core", "tensorflow_text", "unsupported")}
+        # The asset copy inside the SavedModel gets the op lists too.
+        (target / "assets" / "metadata.json").write_text(
+            json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+
+        if warmup_data:
+            examples = read_examples(warmup_data, warmup_examples, domains=module.domain_names)
+        else:
+            examples = [
+                {"text": text, "domain": domain} for domain in module.domain_names for text in FALLBACK_WARMUP_TEXTS
+            ]
+        requests = warmup_predict_requests(
+            model_name, examples, module.signature_inputs(), tokenize=module.tokenize_numpy
+        )
+        write_warmup_requests(target, requests)
+        log(f"warm-up: {len(requests)} requests from {len(examples)} examples")
+
+        final = export_base / str(version)
+        if final.exists():
+            old = staging / "replaced"
+            os.replace(final, old)
+        os.replace(target, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    if models_config == "auto":
+        models_config = export_base.parent / "models.config" if export_base.resolve().parent.name == "export" else None
+    if models_config:
+        from xdomain_tf.export.models_config import update_models_config
+
+        update_models_config(models_config, model_name, serving_base_path or f"/models/{model_name}")
+        log(f"updated {models_config} (model {model_name!r})")
+    return final
+
+
+def load_classifier_run(run):
+    """`(model, preprocessor, label_space)` of a classifier run, checked to agree.
+
+    Example (needs a finished `xdomain-tf train` run):
+
+    >>> from xdomain_tf.runs.run_directory import RunDirectory
+    >>> model, preprocessor, label_space = load_classifier_run(RunDirectory("runs/demo"))  # doctest: +SKIP
+    >>> label_space.domains  # doctest: +SKIP
+    ('debian', 'news')
+    """
+    info = run.run_info()
+    if info.get("kind", "classifier") != "classifier":
+        raise XDomainError(f"{run.path}: a {info.get('kind')!r} run; only classifier runs export")
+    model = run.load_model()
+    preprocessor = run.load_preprocessor()
+    label_space = run.load_label_space()
+    domains = getattr(model, "domains", None)
+    if not domains:
+        raise XDomainError(f"{run.path}: model.keras is not a multi-domain classifier")
+    expected = {domain: list(label_space.labels(domain)) for domain in label_space.domains}
+    if {domain: list(labels) for domain, labels in domains.items()} != expected or list(domains) != list(expected):
+        raise XDomainError(f"{run.path}: label_space.json does not match the model's domains and labels")
+    return model, preprocessor, label_space
+
+
+def existing_versions(export_base):
+    """The integer version folders in `export_base`, sorted.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("10", "2", "notes"):
+    ...     (base / name).mkdir()
+    >>> existing_versions(base)
+    [2, 10]
+    """
+    export_base = pathlib.Path(export_base)
+    if not export_base.is_dir():
+        return []
+    return sorted(int(child.name) for child in export_base.iterdir() if child.is_dir() and child.name.isdigit())
+
+
+def choose_version(export_base, version, overwrite):
+    """The version to write: `version` checked, or the next one after the highest present.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> (base / "1").mkdir(); (base / "3").mkdir()
+    >>> choose_version(base, None, overwrite=False), choose_version(base, 3, overwrite=True)
+    (4, 3)
+    """
+    versions = existing_versions(export_base)
+    if version is None:
+        return (versions[-1] + 1) if versions else 1
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise XDomainError(f"--version must be a positive integer, got {version!r}")
+    if version in versions and not overwrite:
+        raise XDomainError(f"{pathlib.Path(export_base) / str(version)} exists; pass --overwrite to replace it")
+    return version
+
+
+def export_metadata(run, module, signatures):
+    """The metadata.json of an export (ops are added after saving).
+
+    Example (as `saved_model` calls it):
+
+    >>> metadata = export_metadata(run, module, signatures)  # doctest: +SKIP
+    >>> metadata["format"], [domain["signature"] for domain in metadata["domains"]]  # doctest: +SKIP
+    ('xdomain_tf.saved_model/1', ['classify_news', 'classify_debian'])
+    """
+    import keras
+    import tensorflow as tf
+    import tensorflow_text
+
+    from xdomain_tf.export.serving_module import classify_signature_name
+    from xdomain_tf.version import __version__
+
+    tokenizer = module.preprocessor.tokenizer
+    info = run.run_info()
+    return {
+        "format": "xdomain_tf.saved_model/1",
+        "domains": [
+            {"name": domain, "labels": labels, "signature": classify_signature_name(domain)}
+            for domain, labels in module.domain_labels.items()
+        ],
+        "max_labels": module.max_labels,
+        "sequence_length": module.preprocessor.sequence_length,
+        "preprocessor": {
+            "truncation": module.preprocessor.truncation,
+            "pad_to": module.preprocessor.pad_to,
+            "lowercase": tokenizer.lowercase,
+            "strip_accents": tokenizer.strip_accents,
+            "normalization": tokenizer.normalization,
+            "vocabulary_size": tokenizer.vocabulary_size,
+        },
+        "pooling": getattr(module.model, "pooling", "cls"),
+        "uses_adapters": module.uses_adapters,
+        "signatures": {
+            name: {
+                "inputs": {
+                    key: {"dtype": spec.dtype.name, "shape": spec.shape.as_list()}
+                    for key, spec in function.structured_input_signature[1].items()
+                },
+                "outputs": {
+                    key: {"dtype": spec.dtype.name, "shape": spec.shape.as_list()}
+                    for key, spec in function.structured_outputs.items()
+                },
+            }
+            for name, function in signatures.items()
+        },
+        "versions": {
+            "tensorflow": tf.__version__,
+            "tensorflow_text": tensorflow_text.__version__,
+            "keras": keras.__version__,
+            "xdomain_tf": __version__,
+            "minimum_tf_serving": "2.20",
+        },
+        "run": {"path": str(pathlib.Path(run.path).resolve()), "created": info.get("created")},
+    }

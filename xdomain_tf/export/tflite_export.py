@@ -1,0 +1,330 @@
+"""`tflite`: converts a classifier run to a checked TFLite file."""
+import json
+import pathlib
+import shutil
+import tempfile
+import time
+import warnings
+
+from xdomain_tf.errors import XDomainError
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+# The least share of predicted labels that must agree with the SavedModel.
+MIN_AGREEMENT = {"none": 0.999, "float16": 0.995, "dynamic": 0.98, "int8": 0.98}
+
+
+def tflite(
+    run_dir,
+    path,
+    quantize="none",
+    with_tokenizer=False,
+    calibration_data=None,
+    check_data=None,
+    calibration_examples=200,
+    check_examples=2000,
+    num_threads=1,
+    log=None,
+):
+    """Converts a classifier run to a TFLite file, checks it, and only then writes it.
+
+    The model is saved as a SavedModel with one signature (see `TFLiteModule`; static
+    sequence length = the run's) into a temporary folder and converted with
+    `TFLiteConverter.from_saved_model`. Before anything is written the file is run with
+    ai-edge-litert's interpreter on the check data: every output must be finite and the
+    predicted labels must agree with the SavedModel graph on at least `MIN_AGREEMENT`
+    of the examples (99.9% unquantized, 99.5% float16, 98% dynamic and int8); otherwise
+    an XDomainError says by how much it missed and nothing is written.
+
+    Written files: `path`; `path + ".labels.json"` (domain ids and labels, inputs, outputs,
+    tokenizer options, the check's numbers); and without `with_tokenizer`
+    `path + ".vocab.txt"` (the app tokenizes: WordPiece over this vocabulary with the
+    options in the labels file).
+
+    Args:
+        run_dir: a finished classifier run directory.
+        path: the .tflite file to write.
+        quantize: `"none"` (float32), `"float16"` (float16 weights), `"dynamic"` (int8
+            weights, float activations) or `"int8"` (int8 weights and activations,
+            calibrated on `calibration_data`; float32 probabilities out; the graph is
+            built for it, see `TFLiteModule(for_int8=True)`). Models with a few very
+            large hidden features (BERT-style outliers, e.g. MiniLM) may still miss the
+            int8 bound; `"dynamic"` then keeps the labels.
+        with_tokenizer: raw text in; tokenization runs as tensorflow-text TFLite custom
+            ops (`FastBertNormalize`, `FastWordpieceTokenizeWithOffsets`), which the app
+            registers (see export/README.md). A tokenizer graph with ops that neither
+            TFLite nor tensorflow-text's TFLite kernels have fails the conversion.
+        calibration_data: data file(s) of real training text for `"int8"` (default: the
+            run's training files).
+        check_data: data file(s) to check agreement on (default: the run's validation
+            files).
+        calibration_examples: how many records calibrate `"int8"`.
+        check_examples: the most records the check uses.
+        num_threads: interpreter threads for the latency measurement.
+        log: a function taking one line of progress, e.g. `print`.
+
+    Returns:
+        A report dict: `path`, `size_bytes`, `quantize`, `with_tokenizer`, `agreement`,
+        `check_examples`, `max_abs_difference`, `latency_ms_batch1`, `custom_ops`.
+
+    Example (converts and checks a trained run, tens of seconds):
+
+    >>> report = tflite("runs/demo", "export/demo.tflite", quantize="dynamic")  # doctest: +SKIP
+    >>> report["agreement"] >= 0.98, report["custom_ops"]  # doctest: +SKIP
+    (True, [])
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from xdomain_tf.export.example_sample import read_examples
+    from xdomain_tf.export.saved_model_export import load_classifier_run
+    from xdomain_tf.export.tflite_module import IDS_INPUTS, TFLiteModule
+    from xdomain_tf.runs.run_directory import RunDirectory
+    from xdomain_tf.utils.atomic import atomic_path, write_json_atomic, write_text_atomic
+
+    if quantize not in QUANTIZATIONS:
+        raise XDomainError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
+    log = log or (lambda line: None)
+    path = pathlib.Path(path)
+    run = RunDirectory(run_dir)
+    model, preprocessor, label_space = load_classifier_run(run)
+    options = run.load_options()
+    default_domain = options.get("default_domain")
+    domains = list(model.domains)
+    check_paths = check_data or options.get("valid")
+    if not check_paths:
+        raise XDomainError(f"{run.path}: the run has no validation files; pass --check-data FILE")
+    check_records = read_examples(check_paths, check_examples, domains, default_domain)
+    calibration_records = None
+    if quantize == "int8":
+        calibration_paths = calibration_data or options.get("train")
+        if not calibration_paths:
+            raise XDomainError(f"{run.path}: the run lists no training files; pass --calibration-data FILE")
+        calibration_records = read_examples(calibration_paths, calibration_examples, domains, default_domain)
+
+    module = TFLiteModule(model, preprocessor, with_tokenizer=with_tokenizer, for_int8=quantize == "int8")
+    signature = module.signature()
+    packer = module.preprocessor
+
+    def inputs_of(records):
+        domain_id = np.array([domains.index(record["domain"]) for record in records], np.int32)
+        texts = [record["text"] for record in records]
+        if with_tokenizer:
+            return {"text": np.array([text.encode("utf-8") for text in texts], dtype=object), "domain_id": domain_id}
+        features = packer(tf.constant(texts))
+        return {**{name: features[name].numpy() for name in IDS_INPUTS}, "domain_id": domain_id}
+
+    staging = pathlib.Path(tempfile.mkdtemp(prefix="xdomain-tflite-"))
+    try:
+        saved = staging / "saved_model"
+        tf.saved_model.save(module, str(saved), signatures={"serving_default": signature})
+        started = time.perf_counter()
+        content = _convert(saved, quantize, with_tokenizer, calibration_records and inputs_of(calibration_records))
+        log(f"converted ({quantize}) in {time.perf_counter() - started:.1f} s: {len(content) / 1e6:.2f} MB")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    interpreter = litert_interpreter(content, with_tokenizer, num_threads)
+    try:
+        interpreter.allocate_tensors()
+    except RuntimeError as error:
+        raise XDomainError(
+            f"the converted TFLite model does not run: {str(error).strip().splitlines()[0]} (ops that neither "
+            "TFLite builtins nor tensorflow-text's TFLite kernels provide); nothing written"
+        ) from None
+    runner = interpreter.get_signature_runner("serving_default")
+    reference, converted = [], []
+    for start in range(0, len(check_records), 64):
+        batch = inputs_of(check_records[start : start + 64])
+        reference.append(signature(**{name: tf.constant(value) for name, value in batch.items()})["probabilities"].numpy())
+        converted.append(runner(**batch)["probabilities"])
+    reference, converted = np.concatenate(reference), np.concatenate(converted)
+    finite = bool(np.all(np.isfinite(converted)))
+    agreement = float(np.mean(reference.argmax(-1) == converted.argmax(-1)))
+    max_abs_difference = float(np.max(np.abs(reference - converted))) if finite else float("inf")
+    latency = _latency_ms(runner, inputs_of(check_records[:1]))
+    report = {
+        "path": str(path),
+        "size_bytes": len(content),
+        "quantize": quantize,
+        "with_tokenizer": with_tokenizer,
+        "agreement": agreement,
+        "min_agreement": MIN_AGREEMENT[quantize],
+        "check_examples": len(check_records),
+        "max_abs_difference": max_abs_difference,
+        "latency_ms_batch1": latency,
+        "num_threads": num_threads,
+        "custom_ops": _custom_ops(interpreter),
+    }
+    log(
+        f"check on {len(check_records)} examples: label agreement {agreement:.2%} "
+        f"(needs {MIN_AGREEMENT[quantize]:.1%}), max |probability difference| {max_abs_difference:.2e}, "
+        f"latency at batch 1: {latency:.2f} ms ({num_threads} thread(s))"
+    )
+    if not finite:
+        raise XDomainError(f"the {quantize} TFLite model gives non-finite outputs; nothing written")
+    if agreement < MIN_AGREEMENT[quantize]:
+        raise XDomainError(
+            f"the {quantize} TFLite model agrees with the SavedModel on {agreement:.2%} of "
+            f"{len(check_records)} labels, below the {MIN_AGREEMENT[quantize]:.1%} required; nothing written"
+        )
+
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(content)
+    sidecar = {
+        "format": "xdomain_tf.tflite/1",
+        "domains": [
+            {"name": domain, "id": index, "labels": list(labels)} for index, (domain, labels) in enumerate(model.domains.items())
+        ],
+        "max_labels": module.max_labels,
+        "sequence_length": module.sequence_length,
+        "with_tokenizer": with_tokenizer,
+        "signature": "serving_default",
+        "inputs": (
+            {"text": "string [batch]", "domain_id": "int32 [batch]"}
+            if with_tokenizer
+            else {
+                **{name: f"int32 [batch, {module.sequence_length}]" for name in IDS_INPUTS},
+                "domain_id": "int32 [batch]",
+            }
+        ),
+        "outputs": {
+            "probabilities": f"float32 [batch, {module.max_labels}]",
+            "label_id": "int32 [batch]",
+            "score": "float32 [batch]",
+        },
+        "tokenizer": {
+            "vocabulary": None if with_tokenizer else path.name + ".vocab.txt",
+            "lowercase": packer.tokenizer.lowercase,
+            "strip_accents": packer.tokenizer.strip_accents,
+            "normalization": packer.tokenizer.normalization,
+            "suffix_indicator": packer.tokenizer.suffix_indicator,
+            "max_bytes_per_word": packer.tokenizer.max_bytes_per_word,
+            "truncation": packer.truncation,
+            "special_tokens": {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]"},
+        },
+        "check": {key: report[key] for key in ("agreement", "check_examples", "max_abs_difference", "latency_ms_batch1")},
+        "quantize": quantize,
+        "custom_ops": report["custom_ops"],
+    }
+    write_json_atomic(pathlib.Path(str(path) + ".labels.json"), sidecar)
+    vocab_path = pathlib.Path(str(path) + ".vocab.txt")
+    if with_tokenizer:
+        vocab_path.unlink(missing_ok=True)
+    else:
+        write_text_atomic(vocab_path, "\n".join(packer.tokenizer.vocabulary) + "\n")
+    return report
+
+
+def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs):
+    import tensorflow as tf
+    import tensorflow_text
+
+    def converter(supported_ops):
+        result = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=["serving_default"])
+        result.target_spec.supported_ops = supported_ops
+        if with_tokenizer:
+            result.allow_custom_ops = True
+            # The int8 calibrator runs the model, tokenizer included.
+            result.target_spec._experimental_custom_op_registerers = list(
+                tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS
+            )
+        if quantize != "none":
+            result.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            result.target_spec.supported_types = [tf.float16]
+        if quantize == "int8":
+            count = len(calibration_inputs["domain_id"])
+
+            def representative_dataset():
+                for index in range(count):
+                    yield {name: value[index : index + 1] for name, value in calibration_inputs.items()}
+
+            result.representative_dataset = representative_dataset
+        return result
+
+    try:
+        with warnings.catch_warnings():
+            # The int8 calibrator runs tf.lite.Interpreter, which warns it is deprecated.
+            warnings.simplefilter("ignore", UserWarning)
+            return _convert_with(converter, quantize)
+    except Exception as error:
+        raise XDomainError(f"TFLite conversion ({quantize}) failed: {str(error).strip().splitlines()[0]}") from error
+
+
+def _convert_with(converter, quantize):
+    import tensorflow as tf
+
+    if quantize == "int8":
+        try:
+            return converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8]).convert()
+        except Exception:  # An op without an int8 kernel: let it run in float.
+            pass
+        return converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]).convert()
+    return converter([tf.lite.OpsSet.TFLITE_BUILTINS]).convert()
+
+
+def litert_interpreter(content, with_tokenizer, num_threads=None):
+    """An ai-edge-litert interpreter for a model's bytes (tensorflow-text ops registered
+    when the model tokenizes).
+
+    Example (needs a converted model):
+
+    >>> import pathlib
+    >>> interpreter = litert_interpreter(pathlib.Path("model.tflite").read_bytes(), False)  # doctest: +SKIP
+    >>> interpreter.get_signature_list()  # doctest: +SKIP
+    """
+    from ai_edge_litert import interpreter as litert
+
+    if with_tokenizer:
+        import tensorflow_text
+
+        return litert.InterpreterWithCustomOps(
+            model_content=content,
+            custom_op_registerers=list(tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS),
+            num_threads=num_threads,
+        )
+    return litert.Interpreter(model_content=content, num_threads=num_threads)
+
+
+def _latency_ms(runner, inputs, repeats=30):
+    for _ in range(3):
+        runner(**inputs)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        runner(**inputs)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return 1000 * times[len(times) // 2]
+
+
+def _custom_ops(interpreter):
+    try:
+        details = interpreter._get_ops_details()
+    except AttributeError:
+        return []
+    builtin = set()
+    names = set()
+    for op in details:
+        name = op.get("op_name", "")
+        names.add(name)
+        if name.isupper():
+            builtin.add(name)
+    return sorted(names - builtin)
+
+
+def read_tflite_sidecar(path):
+    """The `.labels.json` written beside a TFLite file.
+
+    Example:
+
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.tflite"
+    >>> _ = pathlib.Path(str(path) + ".labels.json").write_text(json.dumps({"max_labels": 3}))
+    >>> read_tflite_sidecar(path)
+    {'max_labels': 3}
+    """
+    sidecar = pathlib.Path(str(path) + ".labels.json")
+    if not sidecar.exists():
+        raise XDomainError(f"{path}: no {sidecar.name} beside it (write it with xdomain-tf export --tflite)")
+    return json.loads(sidecar.read_text(encoding="utf-8"))

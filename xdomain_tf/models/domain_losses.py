@@ -1,0 +1,37 @@
+"""The loss of a multi-domain batch: each domain head's mean over that domain's examples."""
+import keras
+from keras import ops
+
+
+def masked_domain_losses(y, y_pred, domain_names):
+    """Per-domain cross-entropy of a mixed-domain batch.
+
+    Each head's targets carry -1 for examples of other domains; a domain's loss is the
+    mean cross-entropy of its head over its own examples (0 when the batch has none).
+
+    Args:
+        y: `{domain: int labels [batch]}` with -1 for other domains' examples.
+        y_pred: `{domain: logits [batch, n_labels]}`.
+        domain_names: the domains, in order.
+
+    Returns:
+        A list of `(loss, count)` scalar tensors, one pair per domain.
+
+    Example:
+
+    >>> import numpy as np
+    >>> y = {"a": np.array([0, -1]), "b": np.array([-1, 1])}
+    >>> y_pred = {"a": np.array([[0.0, 0.0], [5.0, 0.0]]), "b": np.array([[0.0, 9.0], [0.0, 0.0]])}
+    >>> [(round(float(loss), 4), float(count)) for loss, count in masked_domain_losses(y, y_pred, ["a", "b"])]
+    [(0.6931, 1.0), (0.6931, 1.0)]
+    """
+    results = []
+    for domain in domain_names:
+        labels = ops.cast(y[domain], "int32")
+        mask = ops.cast(ops.not_equal(labels, -1), "float32")
+        count = ops.sum(mask)
+        per_example = keras.losses.sparse_categorical_crossentropy(
+            ops.maximum(labels, 0), ops.cast(y_pred[domain], "float32"), from_logits=True
+        )
+        results.append((ops.sum(per_example * mask) / ops.maximum(count, 1.0), count))
+    return results

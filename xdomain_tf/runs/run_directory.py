@@ -1,0 +1,143 @@
+"""The run directory: what `train` and `pretrain` write and `evaluate`, `export`,
+`predict` and `--init` read.
+
+Layout (`run.json` is written last, atomically: a folder without it is a run that did not
+finish, and every loader refuses it):
+
+    RUN_DIR/
+      run.json             kind ("classifier" or "pretrain"), versions, what the run saved
+      model.keras          the trained Keras model (loads with safe_mode=True)
+      encoder.weights.h5   the encoder's weights alone (for --init of a later run)
+      encoder_config.json  the EncoderConfig
+      preprocessor.json    the serialized Preprocessor (tokenizer and vocabulary included)
+      vocab.txt            the WordPiece vocabulary, one token a line
+      label_space.json     domains and their labels (classifiers)
+      options.json         every training option
+      history.json         metrics per epoch
+      checkpoints/         resumable training state
+      tensorboard/         TensorBoard logs
+"""
+import json
+import pathlib
+import time
+
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.atomic import atomic_path, write_json_atomic, write_text_atomic
+
+
+class RunDirectory:
+    """Paths of a run directory, and saving and loading what it holds.
+
+    Args:
+        path: the folder.
+
+    Example:
+
+    >>> RunDirectory("runs/demo").model_path.name
+    'model.keras'
+    """
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+
+    def __getattr__(self, name):
+        files = {
+            "run_info_path": "run.json",
+            "model_path": "model.keras",
+            "encoder_weights_path": "encoder.weights.h5",
+            "encoder_config_path": "encoder_config.json",
+            "preprocessor_path": "preprocessor.json",
+            "vocab_path": "vocab.txt",
+            "label_space_path": "label_space.json",
+            "options_path": "options.json",
+            "history_path": "history.json",
+            "checkpoint_dir": "checkpoints",
+            "tensorboard_dir": "tensorboard",
+            "best_weights_path": "best.weights.h5",
+        }
+        if name in files:
+            return self.path / files[name]
+        raise AttributeError(name)
+
+    @property
+    def is_complete(self):
+        return self.run_info_path.exists()
+
+    def run_info(self):
+        """The contents of run.json; an XDomainError when the run is missing or unfinished."""
+        if not self.path.is_dir():
+            raise XDomainError(f"{self.path}: no such run directory")
+        if not self.is_complete:
+            raise XDomainError(
+                f"{self.path}: the run did not finish (no run.json); run the same training command again to resume it"
+            )
+        return json.loads(self.run_info_path.read_text(encoding="utf-8"))
+
+    def save(self, *, kind, model, encoder, encoder_config, preprocessor, options, label_space=None, extra=None):
+        """Writes every artifact, each atomically, and run.json last."""
+        import keras
+        import tensorflow as tf
+
+        from xdomain_tf.version import __version__
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.model_path) as tmp:
+            keras_file = tmp.with_name(tmp.name + ".keras")
+            model.save(keras_file)
+            keras_file.rename(tmp)
+        with atomic_path(self.encoder_weights_path) as tmp:
+            weights_file = tmp.with_name(tmp.name + ".weights.h5")
+            encoder.save_weights(weights_file)
+            weights_file.rename(tmp)
+        write_json_atomic(self.encoder_config_path, encoder_config.to_dict())
+        write_json_atomic(self.preprocessor_path, keras.saving.serialize_keras_object(preprocessor))
+        write_text_atomic(self.vocab_path, "\n".join(preprocessor.tokenizer.vocabulary) + "\n")
+        if label_space is not None:
+            label_space.to_json(self.label_space_path)
+        write_json_atomic(self.options_path, options)
+        write_json_atomic(
+            self.run_info_path,
+            {
+                "kind": kind,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "versions": {
+                    "xdomain_tf": __version__,
+                    "tensorflow": tf.__version__,
+                    "keras": keras.__version__,
+                },
+                **(extra or {}),
+            },
+        )
+
+    def load_model(self):
+        """The trained Keras model, loaded with `safe_mode=True`."""
+        import keras
+
+        from xdomain_tf.runs.serializables import register_serializables
+
+        self.run_info()
+        register_serializables()
+        return keras.saving.load_model(self.model_path, safe_mode=True)
+
+    def load_preprocessor(self):
+        """The Preprocessor (with its tokenizer) the run trained with."""
+        import keras
+
+        from xdomain_tf.runs.serializables import register_serializables
+
+        self.run_info()
+        register_serializables()
+        config = json.loads(self.preprocessor_path.read_text(encoding="utf-8"))
+        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+
+    def load_label_space(self):
+        from xdomain_tf.data.label_space import LabelSpace
+
+        self.run_info()
+        if not self.label_space_path.exists():
+            raise XDomainError(f"{self.path}: this run has no label_space.json (is it a classifier run?)")
+        return LabelSpace.from_json(self.label_space_path)
+
+    def load_options(self):
+        self.run_info()
+        return json.loads(self.options_path.read_text(encoding="utf-8"))
