@@ -14,10 +14,7 @@ import xdomain_tf
 PACKAGE_DIR = pathlib.Path(xdomain_tf.__file__).parent
 TASKS_WRITTEN = importlib.util.find_spec("xdomain_tf.tasks.multi_domain_text_classifier") is not None
 # Modules still named like the function they export; `models/build_*.py` become classes later.
-SHADOWING_ALLOWED = {
-    "xdomain_tf.models": {"build_causal_lm", "build_contrastive", "build_encoder", "build_masked_lm",
-                          "build_multi_domain_classifier"},
-}
+SHADOWING_ALLOWED = {}
 # Packages whose `__init__` imports its modules (the Keras classes register on import).
 EAGER = ("xdomain_tf.layers", "xdomain_tf.models")
 

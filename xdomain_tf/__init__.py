@@ -39,6 +39,7 @@ Example:
 """
 
 __all__ = [
+    "register_serializables",
     "build_encoder",
     "build_multi_domain_classifier",
     "EncoderConfig",
@@ -72,9 +73,8 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "xdomain_tf.models.encoder_config": ["EncoderConfig"],
-        "xdomain_tf.models.build_encoder": ["build_encoder"],
-        "xdomain_tf.models.build_multi_domain_classifier": ["build_multi_domain_classifier"],
-        "xdomain_tf.models.transformer_encoder": ["TransformerEncoder"],
+        "xdomain_tf.models.transformer_encoder": ["TransformerEncoder", "build_encoder"],
+        "xdomain_tf.models.multi_domain_classifier": ["build_multi_domain_classifier"],
         "xdomain_tf.tasks.multi_domain_text_classifier": ["MultiDomainTextClassifier"],
         **{
             f"xdomain_tf.{package}": [package]
@@ -85,3 +85,28 @@ __getattr__, __dir__ = lazy_exports(
         },
     },
 )
+
+
+
+def register_serializables():
+    """Registers every Keras class of xdomain_tf (layers, models, tokenizer, optimizers,
+    `MultiDomainTextClassifier`), so `keras.saving.load_model` reads our `.keras` files.
+
+    `import xdomain_tf` does this by itself when Keras is already imported (`import keras,
+    xdomain_tf`); otherwise call it, or load with `MultiDomainTextClassifier.from_preset(path)`.
+
+    Example:
+
+    >>> import keras, xdomain_tf
+    >>> xdomain_tf.register_serializables()
+    >>> keras.saving.get_registered_object("xdomain_tf>MultiDomainTextClassifier").__name__
+    'MultiDomainTextClassifier'
+    """
+    import importlib
+
+    importlib.import_module("xdomain_tf.runs.serializables").register_serializables()
+    importlib.import_module("xdomain_tf.tasks.multi_domain_text_classifier")
+
+
+if "keras" in __import__("sys").modules:
+    register_serializables()

@@ -40,42 +40,55 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
 
     >>> summary = run_quickstart("runs/quickstart", preset="bert_tiny")  # doctest: +SKIP
     """
+    import keras
+
+    from xdomain_tf.data.label_space import LabelSpace
     from xdomain_tf.data.readers import read_records
     from xdomain_tf.evaluation.multi_domain_report import evaluation_report, write_report
     from xdomain_tf.evaluation.tfidf_baseline import TfidfBaseline
     from xdomain_tf.export import saved_model
     from xdomain_tf.quickstart_data import quickstart_data
-    from xdomain_tf.runs.run_directory import RunDirectory
     from xdomain_tf.serving.predictor_loader import load_predictor
-    from xdomain_tf.training.classifier_training import train_classifier
+    from xdomain_tf.tasks import MultiDomainTextClassifier
     from xdomain_tf.training.record_classification import classify_records, evaluate_rows
-    from xdomain_tf.training.train_options import TrainOptions
 
     start = time.perf_counter()
     out = pathlib.Path(out)
     from_scratch = preset in EncoderConfig.preset_names()
     log("[1/5] data")
     paths = quickstart_data(out / "data", max_train_per_label=max_train_per_label, log=log)
+    train = list(read_records(paths["train"]))
+    labels = LabelSpace.from_records(train)
 
     log(f"[2/5] training a two-domain classifier from {preset}")
-    options = TrainOptions(
-        train=[str(paths["train"])], valid=[str(paths["valid"])], out=str(out / "run"), init=preset,
-        epochs=epochs or (6 if from_scratch else 2), batch_size=batch_size, seq_len=seq_len,
-        learning_rate=5e-4 if from_scratch else 1e-4, vocab_size=8000, pooling="mean", verbose=2,
+    keras.utils.set_random_seed(0)
+    clf = MultiDomainTextClassifier.from_preset(
+        preset,
+        domains={domain: list(labels.labels(domain)) for domain in labels.domains},
+        sequence_length=seq_len,
+        vocabulary=[record["text"] for record in train] if from_scratch else None,
+        vocabulary_size=8000,
+        learning_rate=5e-4 if from_scratch else 1e-4,
+        log=log,
     )
-    train_classifier(options, log=log)
-    run = RunDirectory(options.out)
+    clf.fit(
+        train, validation_data=str(paths["valid"]), epochs=epochs or (6 if from_scratch else 2),
+        batch_size=batch_size, verbose=2, seed=0,
+        callbacks=[keras.callbacks.TensorBoard(str(out / "tensorboard"))],
+    )
+    model_path = out / "model.keras"
+    clf.save(model_path)
+    log(f"saved {model_path}")
 
     log("[3/5] evaluating on the test split against TF-IDF + logistic regression")
     test = list(read_records(paths["test"]))
-    model, preprocessor, label_space = run.load_model(), run.load_preprocessor(), run.load_label_space()
-    report = evaluation_report(evaluate_rows(classify_records(model, preprocessor, label_space, test), label_space))
-    report["baseline"] = TfidfBaseline().fit(list(read_records(paths["train"]))).evaluate(test)
+    report = evaluation_report(evaluate_rows(classify_records(clf, test), clf.domains))
+    report["baseline"] = TfidfBaseline().fit(train).evaluate(test)
     written = write_report(report, json_path=out / "evaluation.json", report_dir=out / "plots")
 
     log("[4/5] exporting a SavedModel for TF Serving and an int8 TFLite file")
-    version_dir = saved_model(run.path, out / "export" / "xdomain", warmup_data=paths["valid"], models_config=None, log=log)
-    tflite_report = _int8_tflite(run.path, out / "xdomain_int8.tflite", paths, log)
+    version_dir = saved_model(clf, out / "export" / "xdomain", warmup_data=paths["valid"], models_config=None, log=log)
+    tflite_report = _int8_tflite(clf, out / "xdomain_int8.tflite", paths, log)
 
     log("[5/5] reloading both exports and classifying unseen texts")
     texts = [text for _, text in UNSEEN]
@@ -100,7 +113,7 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
         },
         "tflite": {key: tflite_report[key] for key in ("quantize", "size_bytes", "agreement", "latency_ms_batch1")},
         "paths": {
-            "data": str(out / "data"), "run": str(run.path), "saved_model": str(version_dir),
+            "data": str(out / "data"), "model": str(model_path), "saved_model": str(version_dir),
             "tflite": tflite_report["path"], "evaluation": str(out / "evaluation.json"),
             "plots": [str(p) for p in written if str(p).endswith(".png")],
         },
@@ -111,7 +124,7 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
     return summary
 
 
-def _int8_tflite(run_dir, path, paths, log):
+def _int8_tflite(clf, path, paths, log):
     """Full-integer int8, calibrated on training text; if its labels disagree with the
     SavedModel beyond the bound, int8 weights with float activations (`dynamic`)."""
     from xdomain_tf.errors import XDomainError
@@ -119,10 +132,10 @@ def _int8_tflite(run_dir, path, paths, log):
 
     common = dict(calibration_data=paths["train"], check_data=paths["valid"], check_examples=300, log=log)
     try:
-        return tflite(run_dir, path, quantize="int8", **common)
+        return tflite(clf, path, quantize="int8", **common)
     except XDomainError as error:
         log(f"full-integer int8 refused ({error}); writing dynamic-range int8 (int8 weights) instead")
-        return tflite(run_dir, path, quantize="dynamic", **common)
+        return tflite(clf, path, quantize="dynamic", **common)
 
 
 def _print_summary(summary, log):

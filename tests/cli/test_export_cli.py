@@ -59,7 +59,7 @@ def test_user_errors_exit_2(classifier_run, tmp_path, capsys, monkeypatch):
     assert main(["export", "--model", str(classifier_run)]) == 2
     assert "nothing to do" in capsys.readouterr().err
     assert main(["export", "--model", str(tmp_path / "missing"), "--tflite", str(tmp_path / "m.tflite")]) == 2
-    assert "no such run directory" in capsys.readouterr().err
+    assert "missing: no such classifier" in capsys.readouterr().err
     with pytest.raises(SystemExit) as error:
         main(["export", "--model", str(classifier_run), "--tflite", "m.tflite", "--quantize", "int4"])
     assert error.value.code == 2

@@ -10,7 +10,7 @@ SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "baseline_
 
 
 @pytest.fixture(scope="module")
-def benchmark():
+def baseline_script():
     spec = importlib.util.spec_from_file_location("baseline_tfidf", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -34,7 +34,7 @@ def _records(domain, labels, copies):
     ]
 
 
-def test_prints_per_domain_scores(benchmark, tmp_path, capsys):
+def test_prints_per_domain_scores(baseline_script, tmp_path, capsys):
     train = _records("news", ["sport", "tech"], 6) + _records("debian", ["games", "sound"], 6)
     test = _records("news", ["sport", "tech"], 3) + _records("debian", ["games", "sound"], 3)
     for i, record in enumerate(test[:6]):  # news test records in two languages; debian in none
@@ -47,7 +47,7 @@ def test_prints_per_domain_scores(benchmark, tmp_path, capsys):
     )
     test_file = _write_jsonl(tmp_path / "test.jsonl", test)
     json_out = tmp_path / "report.json"
-    code = benchmark.main([
+    code = baseline_script.main([
         "--train", str(news_file), str(debian_file), "--test", str(test_file),
         "--default-domain", "debian", "--json-out", str(json_out), "--report-dir", str(tmp_path / "figures"),
     ])
@@ -75,8 +75,8 @@ def test_prints_per_domain_scores(benchmark, tmp_path, capsys):
     ]
 
 
-def test_missing_file_is_one_line_error(benchmark, tmp_path, capsys):
-    code = benchmark.main(["--train", str(tmp_path / "nope.jsonl"), "--test", str(tmp_path / "nope.jsonl")])
+def test_missing_file_is_one_line_error(baseline_script, tmp_path, capsys):
+    code = baseline_script.main(["--train", str(tmp_path / "nope.jsonl"), "--test", str(tmp_path / "nope.jsonl")])
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("baseline_tfidf: error:") and "nope.jsonl" in err and err.count("\n") == 1

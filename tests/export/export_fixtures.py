@@ -52,13 +52,11 @@ def write_jsonl(path, records):
 def build_classifier_run(base):
     """Trains the tiny classifier and saves it with `RunDirectory.save`; returns the run path."""
     import keras
-    import numpy as np
-    import tensorflow as tf
 
     from xdomain_tf.data.label_space import LabelSpace
-    from xdomain_tf.models import EncoderConfig, build_encoder, build_multi_domain_classifier
-    from xdomain_tf.models.build_multi_domain_classifier import multi_domain_targets
+    from xdomain_tf.models import EncoderConfig, TransformerEncoder
     from xdomain_tf.runs.run_directory import RunDirectory
+    from xdomain_tf.tasks import MultiDomainTextClassifier
     from xdomain_tf.text.preprocessor import Preprocessor
     from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
     from xdomain_tf.text.wordpiece_trainer import train_wordpiece_vocabulary
@@ -84,25 +82,11 @@ def build_classifier_run(base):
         intermediate_size=64,
         max_position_embeddings=64,
     )
-    encoder = build_encoder(config)
+    encoder = TransformerEncoder(config, name="encoder")
     domains = {domain: list(label_space.labels(domain)) for domain in label_space.domains}
-    model = build_multi_domain_classifier(encoder, domains, dropout=0.0, pooling="mean")
-
-    features = {key: value.numpy() for key, value in preprocessor(tf.constant(texts)).items()}
-    encoded = [label_space.encode(record) for record in train]
-    features["domain_id"] = np.array([domain_id for domain_id, _ in encoded], "int32")
-    targets = multi_domain_targets(
-        [label_id for _, label_id in encoded], features["domain_id"], label_space.domains
-    )
-    targets = {name: value.numpy() for name, value in targets.items()}
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss={
-            domain: keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
-            for domain in domains
-        },
-    )
-    model.fit(features, targets, batch_size=16, epochs=4, verbose=0, shuffle=True)
+    model = MultiDomainTextClassifier(encoder, domains, preprocessor=preprocessor, dropout=0.0, pooling="mean")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(train, batch_size=16, epochs=4, verbose=0, seed=0)
 
     run = RunDirectory(base / "run")
     run.save(

@@ -6,9 +6,9 @@ import tensorflow_text  # noqa: F401
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xdomain_tf.export.serving_module import classify_signature_name, route_to_domain
+from xdomain_tf.export.serving_module import classify_signature_name
 from xdomain_tf.models.multi_domain_classifier import masked_mean
-from xdomain_tf.runs.run_directory import RunDirectory
+from xdomain_tf.tasks import load_classifier
 
 LABELS = {"news": ["business", "politics", "sport"], "software": ["games", "math"]}
 
@@ -20,8 +20,8 @@ def loaded(exported_model):
 
 @pytest.fixture(scope="module")
 def keras_run(classifier_run):
-    run = RunDirectory(classifier_run)
-    return run.load_model(), run.load_preprocessor()
+    model, _ = load_classifier(classifier_run)
+    return model, model.preprocessor
 
 
 def test_classify_signature_name():
@@ -29,9 +29,11 @@ def test_classify_signature_name():
     assert classify_signature_name("debian de/x") == "classify_debian_de_x"
 
 
-def test_route_to_domain_pads_and_picks_own_head():
-    logits = {"a": tf.constant([[0.0, 1.0, 2.0], [5.0, 0.0, 0.0]]), "b": tf.constant([[3.0, 3.0], [0.0, 2.0]])}
-    probabilities, label_id, score = route_to_domain(logits, tf.constant([1, 0]), ["a", "b"], 3)
+def test_route_pads_and_picks_own_head(keras_run):
+    model, _ = keras_run  # domains news (3 labels), software (2 labels)
+    logits = {"news": tf.constant([[0.0, 1.0, 2.0], [5.0, 0.0, 0.0]]), "software": tf.constant([[3.0, 3.0], [0.0, 2.0]])}
+    routed = model.route(logits, tf.constant([1, 0]))
+    probabilities, label_id, score = routed["probabilities"], routed["label_id"], routed["score"]
     np.testing.assert_allclose(probabilities[0], [0.5, 0.5, 0.0], atol=1e-7)
     np.testing.assert_allclose(probabilities[1], tf.nn.softmax([5.0, 0.0, 0.0]).numpy(), atol=1e-7)
     assert label_id.numpy().tolist() == [0, 0]
@@ -127,7 +129,8 @@ def test_adapter_models_encode_and_score_per_domain(keras_run):
     """With per-domain adapters the encoder depends on the domain: `encode` takes one, and
     `predict_ids` runs each domain's logits with that domain's adapters."""
     from xdomain_tf.export.serving_module import ServingModule
-    from xdomain_tf.models import EncoderConfig, build_encoder, build_multi_domain_classifier
+    from xdomain_tf.models import EncoderConfig, build_encoder
+    from xdomain_tf.tasks import MultiDomainTextClassifier
 
     _, preprocessor = keras_run
     config = EncoderConfig.preset(
@@ -137,8 +140,8 @@ def test_adapter_models_encode_and_score_per_domain(keras_run):
     encoder = build_encoder(config, num_adapters=2, adapter_reduction_factor=4)
     for weight in encoder.parameter_efficient_weights:  # adapters start as identity: make them matter
         weight.assign(tf.random.normal(weight.shape, stddev=0.5, seed=1))
-    model = build_multi_domain_classifier(encoder, LABELS)
-    signatures = ServingModule(model, preprocessor).signatures()
+    model = MultiDomainTextClassifier(encoder, LABELS, preprocessor=preprocessor)
+    signatures = ServingModule(model).signatures()
     texts = tf.constant(["algebra matrix", "goal match"])
     features = preprocessor(texts)
     ids = {name: features[name] for name in ("token_ids", "segment_ids", "padding_mask")}

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.models import CausalLMGenerator, EncoderConfig, build_causal_lm, build_encoder
+from xdomain_tf.models import CausalLM, CausalLMGenerator, EncoderConfig, TransformerEncoder
 from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(25)]
@@ -16,7 +16,7 @@ CONFIG = EncoderConfig(
 @pytest.fixture(scope="module")
 def generator():
     keras.utils.set_random_seed(3)
-    lm = build_causal_lm(build_encoder(CONFIG, causal=True))
+    lm = CausalLM(TransformerEncoder(CONFIG, causal=True))
     # A large output bias on [SEP] would end generation at once; keep the logits flat but varied.
     return CausalLMGenerator(lm, WordPieceTokenizer(VOCAB))
 
@@ -38,6 +38,17 @@ def test_cached_decoding_gives_the_logits_of_full_recomputation(generator):
     start = int(lengths.min())
     steps = cached_logits.shape[1]
     np.testing.assert_allclose(cached_logits, forward[:, start - 1 : start - 1 + steps], atol=1e-4)
+
+
+def test_cached_decoding_of_a_pre_layer_norm_model_applies_the_final_layer_norm():
+    keras.utils.set_random_seed(4)
+    config = EncoderConfig.from_dict({**CONFIG.to_dict(), "pre_layer_norm": True})
+    generator = CausalLMGenerator(CausalLM(TransformerEncoder(config, causal=True)), WordPieceTokenizer(VOCAB))
+    ids, lengths = _prompts(generator)
+    cached, cached_logits = generator.generate_ids(ids, lengths, 12, return_logits=True)
+    full, full_logits = generator.generate_ids(ids, lengths, 12, use_cache=False, return_logits=True)
+    np.testing.assert_array_equal(cached, full)
+    np.testing.assert_allclose(cached_logits, full_logits, atol=1e-4)
 
 
 def test_prompts_are_kept_and_rows_end_at_sep(generator):

@@ -1,6 +1,6 @@
-import keras
 import numpy as np
 import pytest
+from layer_test_case import run_serialization_test
 
 from xdomain_tf.models import MaskedSparseCategoricalAccuracy
 
@@ -27,5 +27,5 @@ def test_sample_weights_and_column_labels():
 
 def test_config_round_trip():
     metric = MaskedSparseCategoricalAccuracy(ignore_class=255, name="topic_accuracy")
-    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(metric))
+    clone = run_serialization_test(metric)
     assert (clone.ignore_class, clone.name) == (255, "topic_accuracy")

@@ -2,13 +2,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_test_case import run_fit_step_test, run_model_saving_test, run_serialization_test
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.models import (
     EncoderConfig,
     MaskedSparseCategoricalAccuracy,
     MultiDomainClassifier,
-    build_encoder,
+    TransformerEncoder,
     build_multi_domain_classifier,
     multi_domain_targets,
 )
@@ -38,7 +39,7 @@ def _encoder(**options):
         intermediate_size=48,
         max_position_embeddings=8,
     )
-    return build_encoder(config, **options)
+    return TransformerEncoder(config, **options)
 
 
 def _losses():
@@ -62,7 +63,7 @@ def _own_domain_cross_entropy(logits, domain_index, domain_ids=DOMAIN_IDS, label
 
 
 def test_predict_returns_float32_logits_per_domain():
-    model = build_multi_domain_classifier(_encoder(), DOMAINS)
+    model = MultiDomainClassifier(_encoder(), DOMAINS)
     logits = model.predict(FEATURES, verbose=0)
     assert {name: value.shape for name, value in logits.items()} == {
         "news": (8, 2),
@@ -82,7 +83,7 @@ def test_targets_helper_works_in_a_tf_data_map():
 
 
 def test_each_domain_loss_is_the_mean_over_its_own_examples_only():
-    model = build_multi_domain_classifier(_encoder(), DOMAINS, dropout=0.0)
+    model = MultiDomainClassifier(_encoder(), DOMAINS, dropout=0.0)
     metrics = {name: [MaskedSparseCategoricalAccuracy()] for name in DOMAINS}
     # Eager keeps the test fast; the graph path runs in the distribution-strategy test.
     model.compile(loss=_losses(), metrics=metrics, run_eagerly=True)
@@ -107,34 +108,41 @@ def test_each_domain_loss_is_the_mean_over_its_own_examples_only():
 
 def test_fit_on_a_mixed_domain_batch_lowers_the_loss():
     keras.utils.set_random_seed(1)
-    model = build_multi_domain_classifier(_encoder(), DOMAINS, dropout=0.0)
+    model = MultiDomainClassifier(_encoder(), DOMAINS, dropout=0.0)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=_losses(), run_eagerly=True)
     history = model.fit(FEATURES, _numpy_targets(), epochs=8, batch_size=8, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.8 * losses[0]
 
 
-def test_keras_round_trip_of_a_two_domain_classifier(tmp_path):
-    model = build_multi_domain_classifier(
+def test_keras_round_trip_of_a_two_domain_classifier():
+    model = MultiDomainClassifier(
         _encoder(num_adapters=2), DOMAINS, freeze_encoder="base", pooling="mean", name="clf"
     )
     for variable in model.encoder.parameter_efficient_weights:
         variable.assign(np.full(variable.shape, 0.03, "float32"))
-    expected = model(FEATURES)
-    model.save(tmp_path / "classifier.keras")
-    reloaded = keras.saving.load_model(tmp_path / "classifier.keras", safe_mode=True)
-    assert isinstance(reloaded, MultiDomainClassifier) and reloaded.name == "clf"
-    assert reloaded.domains == DOMAINS
+    assert run_serialization_test(model).domains == DOMAINS
+    reloaded = run_model_saving_test(model, FEATURES)
+    assert reloaded.name == "clf" and reloaded.domains == DOMAINS
     assert (reloaded.freeze_encoder, reloaded.pooling) == ("base", "mean")
     assert reloaded.encoder.num_adapters == 2
     assert {w.path for w in reloaded.trainable_weights} == {w.path for w in model.trainable_weights}
-    actual = reloaded(FEATURES)
-    for name in DOMAINS:
-        np.testing.assert_array_equal(actual[name], expected[name])
+
+
+def test_one_training_step_moves_every_trainable_weight():
+    model = MultiDomainClassifier(_encoder(), DOMAINS, dropout=0.0)
+    _, unchanged = run_fit_step_test(model, FEATURES, _numpy_targets(), loss=_losses(), run_eagerly=True)
+    assert unchanged == []
+
+
+def test_older_name():
+    model = build_multi_domain_classifier(_encoder(), DOMAINS, pooling="mean")
+    assert type(model) is MultiDomainClassifier and model.name == "multi_domain_classifier"
+    assert model.pooling == "mean" and model.domains == DOMAINS
 
 
 def test_frozen_encoder_is_a_fixed_feature_extractor():
-    model = build_multi_domain_classifier(_encoder(), DOMAINS, dropout=0.0, freeze_encoder=True)
+    model = MultiDomainClassifier(_encoder(), DOMAINS, dropout=0.0, freeze_encoder=True)
     assert {w.path.split("/")[0] for w in model.trainable_weights} == {"news_head", "software_head"}
     assert len(model.trainable_weights) == 4
     # The encoder's dropout (0.1) stays off even in training mode.
@@ -144,7 +152,7 @@ def test_frozen_encoder_is_a_fixed_feature_extractor():
 
 
 def test_adapters_follow_domain_id_and_train_alone_with_the_heads():
-    model = build_multi_domain_classifier(
+    model = MultiDomainClassifier(
         _encoder(num_adapters=2), DOMAINS, freeze_encoder="base", dropout=0.0
     )
     trainable = {w.path for w in model.trainable_weights}
@@ -163,7 +171,7 @@ def test_adapters_follow_domain_id_and_train_alone_with_the_heads():
 
 
 def test_mean_pooling_averages_real_positions():
-    model = build_multi_domain_classifier(_encoder(), DOMAINS, dropout=0.0, pooling="mean")
+    model = MultiDomainClassifier(_encoder(), DOMAINS, dropout=0.0, pooling="mean")
     sequence = model.encoder({k: v for k, v in FEATURES.items() if k != "domain_id"})
     sequence = sequence["sequence_output"].numpy()
     mask = PADDING[:, :, None]
@@ -179,7 +187,7 @@ def test_mean_pooling_averages_real_positions():
 def test_mixed_precision_trains_with_float32_logits(policy):
     keras.config.set_dtype_policy(policy)
     try:
-        model = build_multi_domain_classifier(_encoder(), DOMAINS)
+        model = MultiDomainClassifier(_encoder(), DOMAINS)
         model.compile(optimizer="adam", loss=_losses(), run_eagerly=True)
     finally:
         keras.config.set_dtype_policy("float32")
@@ -195,7 +203,7 @@ def test_mixed_precision_trains_with_float32_logits(policy):
 def test_builds_and_fits_inside_a_distribution_strategy():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     with strategy.scope():
-        model = build_multi_domain_classifier(_encoder(num_adapters=2), DOMAINS)
+        model = MultiDomainClassifier(_encoder(num_adapters=2), DOMAINS)
         model.compile(optimizer="adam", loss=_losses())
     dataset = tf.data.Dataset.from_tensor_slices((FEATURES, LABELS)).batch(4)
     dataset = dataset.map(lambda x, y: (x, multi_domain_targets(y, x["domain_id"], DOMAINS)))
@@ -207,10 +215,10 @@ def test_builds_and_fits_inside_a_distribution_strategy():
 def test_bad_arguments():
     encoder = _encoder()
     with pytest.raises(XDomainError, match="non-empty dict"):
-        build_multi_domain_classifier(encoder, ["news"])
+        MultiDomainClassifier(encoder, ["news"])
     with pytest.raises(XDomainError, match="duplicate label names"):
-        build_multi_domain_classifier(encoder, {"news": ["a", "a"]})
+        MultiDomainClassifier(encoder, {"news": ["a", "a"]})
     with pytest.raises(XDomainError, match="pooling must be one of"):
-        build_multi_domain_classifier(encoder, DOMAINS, pooling="max")
+        MultiDomainClassifier(encoder, DOMAINS, pooling="max")
     with pytest.raises(XDomainError, match="3 adapters but there are 2 domains"):
-        build_multi_domain_classifier(_encoder(num_adapters=3), DOMAINS)
+        MultiDomainClassifier(_encoder(num_adapters=3), DOMAINS)

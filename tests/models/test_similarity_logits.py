@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from layer_test_case import run_model_saving_test, run_serialization_test
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.models import SimilarityLogits
@@ -16,8 +17,10 @@ def test_scaled_dot_products_and_clipped_scale():
 
 def test_config_round_trip_and_validation():
     layer = SimilarityLogits(temperature=0.2, learnable=False)
-    clone = SimilarityLogits.from_config(layer.get_config())
+    clone = run_serialization_test(layer)
     assert (clone.temperature, clone.learnable, clone.max_scale) == (0.2, False, 100.0)
+    a = np.array([[1.0, 0.0], [0.6, 0.8]], "float32")
+    run_model_saving_test(layer, [a, a], call=lambda layer, tensors: layer(*tensors))
     with pytest.raises(XDomainError):
         SimilarityLogits(temperature=0.0)
     with pytest.raises(XDomainError):

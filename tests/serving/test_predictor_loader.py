@@ -42,7 +42,7 @@ def test_unknown_domain_and_bad_paths(predictors, tmp_path):
     with pytest.raises(XDomainError, match="no such model"):
         load_predictor(tmp_path / "missing")
     (tmp_path / "model.bin").write_bytes(b"x")
-    with pytest.raises(XDomainError, match="must be a .tflite file"):
+    with pytest.raises(XDomainError, match="must be a .tflite or .keras file"):
         load_predictor(tmp_path / "model.bin")
     with pytest.raises(XDomainError, match="neither a run directory"):
         load_predictor(tmp_path)

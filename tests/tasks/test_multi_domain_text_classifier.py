@@ -108,7 +108,7 @@ def test_one_keras_file_reloads_in_a_fresh_process_with_identical_outputs(traine
     domains = [r["domain"] for r in fixture_records("valid")]
     expected = clf.predict({"text": texts, "domain": domains}, verbose=0)["probabilities"]
     script = (
-        "import json, sys, keras, numpy as np\n"
+        "import json, sys, keras, xdomain_tf\n"
         f"model = keras.saving.load_model({str(path)!r})\n"
         "data = json.load(sys.stdin)\n"
         "print(json.dumps(model.predict(data, verbose=0)['probabilities'].tolist()))\n"

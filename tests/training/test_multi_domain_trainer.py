@@ -1,9 +1,10 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import xdomain_tf
-from xdomain_tf.models import MaskedSparseCategoricalAccuracy, multi_domain_targets
+from xdomain_tf.models import MaskedSparseCategoricalAccuracy
 from xdomain_tf.training.callbacks.domain_adversary_schedule import DomainAdversarySchedule
 from xdomain_tf.training.multi_domain_trainer import ADVERSARY_OUTPUT, MultiDomainTrainer
 
@@ -16,7 +17,7 @@ def _data():
     domain_ids = np.array([0, 1] * 8, "int32")
     labels = np.array([i % 2 if d == 0 else i % 3 for i, d in enumerate(domain_ids)], "int32")
     x = {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": np.ones_like(ids), "domain_id": domain_ids}
-    y = {k: v.numpy() for k, v in multi_domain_targets(labels, domain_ids, DOMAINS).items()}
+    y = {k: v.numpy() for k, v in _targets(labels, domain_ids, DOMAINS).items()}
     return x, y, labels, domain_ids
 
 
@@ -80,3 +81,9 @@ def test_adversarial_training_reports_domain_loss_and_lowers_task_loss():
 def test_unknown_domain_weight_is_an_error():
     with pytest.raises(ValueError, match="unknown domain.*'c'"):
         _trainer(loss_weighting="static", domain_weights={"c": 1.0})
+
+
+def _targets(labels, domain_ids, domains):
+    """Each domain's label where the example is of that domain, -1 elsewhere."""
+    labels, domain_ids = np.asarray(labels, "int32"), np.asarray(domain_ids, "int32")
+    return {name: tf.constant(np.where(domain_ids == index, labels, -1)) for index, name in enumerate(domains)}

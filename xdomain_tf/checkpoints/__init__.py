@@ -17,6 +17,7 @@ __all__ = [
     "mlm_head_weights_of",
     "mlm_head_weights_to_hf",
     "NAMED_CHECKPOINTS",
+    "plain_encoder",
     "read_hf_bert_config",
     "read_hf_bert_folder",
     "resolve_init",
@@ -38,7 +39,7 @@ __getattr__, __dir__ = lazy_exports(
         "xdomain_tf.checkpoints.hf_bert_loader": ["LoadedBert", "load_hf_bert", "tokenizer_from_vocab"],
         "xdomain_tf.checkpoints.mlm_head_weights": ["assign_mlm_head_weights", "mlm_head_weights_from_hf", "mlm_head_weights_of", "mlm_head_weights_to_hf"],
         "xdomain_tf.checkpoints.named_checkpoints": ["NAMED_CHECKPOINTS", "fetch_named_checkpoint"],
-        "xdomain_tf.checkpoints.init_resolution": ["InitializedEncoder", "resolve_init"],
+        "xdomain_tf.checkpoints.init_resolution": ["InitializedEncoder", "plain_encoder", "resolve_init"],
         "xdomain_tf.checkpoints.hf_bert_writer": ["save_hf_bert"],
     },
 )

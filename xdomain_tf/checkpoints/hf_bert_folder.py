@@ -80,12 +80,7 @@ def read_hf_bert_config(path):
     config_path = path / "config.json" if path.is_dir() else path
     if not config_path.is_file():
         raise XDomainError(f"{config_path}: no config.json (a Hugging Face BERT folder needs one)")
-    try:
-        values = json.loads(config_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise XDomainError(f"{config_path}: not valid JSON ({error})") from error
-    if not isinstance(values, dict):
-        raise XDomainError(f"{config_path}: expected a JSON object")
+    values = _read_json_object(config_path)
     model_type = values.get("model_type")
     architectures = values.get("architectures") or []
     unknown_architectures = [name for name in architectures if name not in _BERT_ARCHITECTURES]
@@ -272,11 +267,17 @@ def read_tokenizer_options(path):
     tokenizer_config = pathlib.Path(path) / "tokenizer_config.json"
     if not tokenizer_config.is_file():
         return True, None
-    try:
-        values = json.loads(tokenizer_config.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise XDomainError(f"{tokenizer_config}: not valid JSON ({error})") from error
-    if not isinstance(values, dict):
-        raise XDomainError(f"{tokenizer_config}: expected a JSON object")
+    values = _read_json_object(tokenizer_config)
     strip_accents = values.get("strip_accents")
     return bool(values.get("do_lower_case", True)), None if strip_accents is None else bool(strip_accents)
+
+
+def _read_json_object(path):
+    """The JSON object (dict) in the file `path`; an XDomainError naming the file otherwise."""
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise XDomainError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(values, dict):
+        raise XDomainError(f"{path}: expected a JSON object")
+    return values

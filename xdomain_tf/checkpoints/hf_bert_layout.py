@@ -15,7 +15,7 @@ def hf_bert_tensor_shapes(config, pooler=True):
     Example:
 
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> shapes = hf_bert_tensor_shapes(EncoderConfig.preset("bert_tiny", vocab_size=100))
+    >>> shapes = hf_bert_tensor_shapes(EncoderConfig.architecture("bert_tiny", vocab_size=100))
     >>> len(shapes), shapes["encoder.layer.1.intermediate.dense.weight"]
     (39, (512, 128))
     """
@@ -61,7 +61,7 @@ def hf_bert_mlm_head_shapes(config):
     Example:
 
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> sorted(hf_bert_mlm_head_shapes(EncoderConfig.preset("bert_tiny", vocab_size=100)))[0]
+    >>> sorted(hf_bert_mlm_head_shapes(EncoderConfig.architecture("bert_tiny", vocab_size=100)))[0]
     'cls.predictions.bias'
     """
     hidden = config.hidden_size

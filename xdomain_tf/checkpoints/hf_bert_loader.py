@@ -16,7 +16,7 @@ class LoadedBert:
     """What `load_hf_bert` returns.
 
     Attributes:
-        encoder: the encoder (a `TransformerEncoder` from `build_encoder`) with the weights.
+        encoder: the encoder (a `TransformerEncoder`) with the weights.
         tokenizer: a `WordPieceTokenizer` on the folder's vocab.txt, or None without one.
         config: the `EncoderConfig`.
         mlm_head_weights: the masked-LM head in Keras layout (see
@@ -62,7 +62,7 @@ def load_hf_bert(path, load_tokenizer=True, require_pooler=False, config_overrid
             `BertForMaskedLM` save); otherwise the pooler keeps its random initialisation.
         config_overrides: dict of dropout rates to change (`hidden_dropout_prob`,
             `attention_probs_dropout_prob`).
-        **build_options: passed to `build_encoder` (`lora_rank`, `num_adapters`,
+        **build_options: passed to `TransformerEncoder` (`lora_rank`, `num_adapters`,
             `output_hidden_states`, `dtype`, `name`, ...).
 
     Returns:

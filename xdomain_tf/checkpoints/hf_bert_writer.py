@@ -18,7 +18,7 @@ def save_hf_bert(encoder, tokenizer, path, mlm_head_weights=None, overwrite=Fals
     when a tokenizer is given.
 
     Args:
-        encoder: an encoder from `build_encoder` / `load_hf_bert` (post-LayerNorm, no adapters).
+        encoder: a `TransformerEncoder` (or one from `load_hf_bert`) (post-LayerNorm, no adapters).
         tokenizer: a `WordPieceTokenizer`, a list of tokens, a vocab.txt path, or None.
         path: the folder to write (created).
         mlm_head_weights: optional masked-LM head, a `MaskedLMHead` layer or its weight
@@ -34,7 +34,7 @@ def save_hf_bert(encoder, tokenizer, path, mlm_head_weights=None, overwrite=Fals
     >>> from xdomain_tf.models.transformer_encoder import build_encoder
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
     >>> import tempfile
-    >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=8))
+    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=8))
     >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c"]
     >>> folder = save_hf_bert(encoder, vocab, tempfile.mkdtemp())
     >>> sorted(p.name for p in folder.iterdir())

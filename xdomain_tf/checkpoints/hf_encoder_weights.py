@@ -11,13 +11,13 @@ from xdomain_tf.errors import XDomainError
 
 
 def encoder_config_of(encoder):
-    """The `EncoderConfig` an encoder from `build_encoder` was built with.
+    """The `EncoderConfig` a `TransformerEncoder` was built with.
 
     Example:
 
     >>> from xdomain_tf.models.transformer_encoder import build_encoder
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
+    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=50))
     >>> encoder_config_of(encoder).num_hidden_layers
     2
     """
@@ -63,7 +63,7 @@ def assign_hf_tensors(encoder, tensors, require_pooler=False):
     """Sets an encoder's weights from Hugging Face BERT tensors.
 
     Args:
-        encoder: an encoder from `build_encoder` whose config matches the tensors.
+        encoder: a `TransformerEncoder` whose config matches the tensors.
         tensors: HF tensor name (no `bert.` prefix) -> array in PyTorch layout.
         require_pooler: refuse tensors without `pooler.dense.*`; otherwise the pooler
             keeps its fresh initialisation.
@@ -75,7 +75,7 @@ def assign_hf_tensors(encoder, tensors, require_pooler=False):
 
     >>> from xdomain_tf.models.transformer_encoder import build_encoder
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
+    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=50))
     >>> tensors = encoder_to_hf_tensors(encoder)
     >>> assign_hf_tensors(encoder, tensors)
     """
@@ -126,7 +126,7 @@ def encoder_to_hf_tensors(encoder, config=None, drop_adapters=False):
     counterpart: an encoder with adapters is refused unless `drop_adapters`.
 
     Args:
-        encoder: an encoder from `build_encoder`.
+        encoder: a `TransformerEncoder`.
         config: its `EncoderConfig` (read from the encoder when None).
         drop_adapters: leave the adapters out instead of refusing the encoder.
 
@@ -137,7 +137,7 @@ def encoder_to_hf_tensors(encoder, config=None, drop_adapters=False):
 
     >>> from xdomain_tf.models.transformer_encoder import build_encoder
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
+    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=50))
     >>> encoder_to_hf_tensors(encoder)["encoder.layer.0.attention.self.key.weight"].shape
     (128, 128)
     """

@@ -1,4 +1,5 @@
-"""Resolves `--init` (a preset, a named checkpoint, a Hugging Face folder or a run) into an encoder."""
+"""Resolves an `init` value (an architecture name, a named checkpoint, a Hugging Face folder, a run or
+a `.keras` file) into an encoder and its tokenizer."""
 import dataclasses
 import logging
 import pathlib
@@ -15,9 +16,9 @@ class InitializedEncoder:
 
     Attributes:
         encoder: a plain encoder (no adapters, no LoRA, not causal) with pretrained
-            weights, or None for a preset (build it with `build_encoder(config)`).
+            weights, or None for an architecture name (build it with `TransformerEncoder(config)`).
         tokenizer: the `WordPieceTokenizer` that goes with the weights, or None for a
-            preset (train a vocabulary first).
+            name (train a vocabulary first).
         config: the `EncoderConfig`.
         source: a human-readable description of where the encoder came from.
         mlm_head_weights: masked-LM head weights (Keras layout) when the checkpoint has
@@ -37,20 +38,20 @@ class InitializedEncoder:
     mlm_head_weights: dict = None
 
 
-def resolve_init(init, **preset_overrides):
-    """Turns an `--init` value into an encoder, its tokenizer and its config.
+def resolve_init(init, **architecture_overrides):
+    """Turns an `init` value (the CLI's `--init`) into an encoder, its tokenizer and its config.
 
     Accepted forms, tried in this order:
 
-    1. A preset name (`EncoderConfig.preset_names()`, e.g. `bert_mini`): only the config
-       (with `preset_overrides`); no weights, no tokenizer.
+    1. An architecture name (`EncoderConfig.architecture_names()`, e.g. `bert_mini`): only
+       the config (with `architecture_overrides`); no weights, no tokenizer.
     2. A named pretrained checkpoint (`all-minilm-l6-v2`): fetched once into the cache
        (`fetch_minilm`), then loaded as a Hugging Face folder.
     3. A Hugging Face BERT folder: `config.json` + `model.safetensors` (+ `vocab.txt`),
        see `load_hf_bert`.
     4. An xdomain_tf run directory. The minimal contract: `encoder_config.json` (an
        `EncoderConfig`), `encoder.weights.h5` (`encoder.save_weights` of the encoder
-       `build_encoder(config)` builds) and `vocab.txt` (optionally `tokenizer_config.json`
+       `TransformerEncoder(config)` builds) and `vocab.txt` (optionally `tokenizer_config.json`
        with `do_lower_case`); a `preprocessor.json` (written by training runs) is
        preferred for the tokenizer. When the weights do not fit a plain encoder (the run
        trained adapters or LoRA), the encoder is taken from the run's full model
@@ -63,8 +64,9 @@ def resolve_init(init, **preset_overrides):
     dropped, so the result is always a plain encoder.
 
     Args:
-        init: the `--init` value (a string or a path).
-        **preset_overrides: `EncoderConfig` fields for a preset (e.g. `vocab_size`).
+        init: the value (a string or a path).
+        **architecture_overrides: `EncoderConfig` fields for an architecture name (e.g.
+            `vocab_size`).
 
     Returns:
         An `InitializedEncoder`.
@@ -77,13 +79,14 @@ def resolve_init(init, **preset_overrides):
 
     >>> result = resolve_init("bert_tiny", vocab_size=1000)
     >>> result.encoder is None, result.config.hidden_size, result.source
-    (True, 128, 'preset bert_tiny')
+    (True, 128, 'architecture bert_tiny')
     """
     from xdomain_tf.checkpoints.named_checkpoints import NAMED_CHECKPOINTS, fetch_named_checkpoint
 
     init = str(init)
-    if init in EncoderConfig.preset_names():
-        return InitializedEncoder(None, None, EncoderConfig.preset(init, **preset_overrides), f"preset {init}")
+    if init in EncoderConfig.architecture_names():
+        config = EncoderConfig.architecture(init, **architecture_overrides)
+        return InitializedEncoder(None, None, config, f"architecture {init}")
     if init in NAMED_CHECKPOINTS:
         folder = fetch_named_checkpoint(init)
         return _from_hf_folder(folder, f"{init} ({folder})")
@@ -110,7 +113,7 @@ def _unknown_message(init, path):
 
     what = "is not a folder or .keras file" if not path.exists() else "is not a checkpoint xdomain_tf can read"
     return (
-        f"init {init!r} {what}. Accepted: a preset ({', '.join(EncoderConfig.preset_names())}); "
+        f"init {init!r} {what}. Accepted: an architecture name ({', '.join(EncoderConfig.architecture_names())}); "
         f"a pretrained checkpoint name ({', '.join(sorted(NAMED_CHECKPOINTS))}); a Hugging Face BERT "
         "folder (config.json + model.safetensors + vocab.txt); an xdomain_tf run directory "
         "(encoder_config.json + encoder.weights.h5 + vocab.txt); or a saved .keras model"
@@ -146,7 +149,7 @@ def _from_run_directory(path):
             encoder, failure = None, error
     if encoder is None:
         if (path / "model.keras").is_file():
-            encoder = _plain_encoder(_encoder_in(path / "model.keras"))
+            encoder = plain_encoder(_encoder_in(path / "model.keras"))
         elif failure is not None:
             raise XDomainError(f"{weights_path}: does not fit the encoder of {config_path} ({failure})") from failure
         else:
@@ -180,7 +183,7 @@ def _vocab_tokenizer(vocab_path):
 
 
 def _from_keras_file(keras_path):
-    encoder = _plain_encoder(_encoder_in(keras_path))
+    encoder = plain_encoder(_encoder_in(keras_path))
     vocab = keras_path.parent / "vocab.txt"
     tokenizer = _vocab_tokenizer(vocab) if vocab.is_file() else None
     return InitializedEncoder(encoder, tokenizer, encoder.encoder_config, f"saved model {keras_path}")
@@ -207,8 +210,19 @@ def _encoder_in(keras_path):
     return found[0]
 
 
-def _plain_encoder(encoder):
-    """A copy without adapters, LoRA (merged), causal mask or extra outputs; `encoder` if already plain."""
+def plain_encoder(encoder):
+    """A copy without adapters, LoRA (merged), causal mask or extra outputs; `encoder` if already plain.
+
+    Args:
+        encoder: a `TransformerEncoder`.
+
+    Example:
+
+    >>> from xdomain_tf.models import EncoderConfig, TransformerEncoder
+    >>> with_lora = TransformerEncoder(EncoderConfig.architecture("bert_tiny", vocab_size=40), lora_rank=2)
+    >>> plain_encoder(with_lora).lora_rank
+    0
+    """
     from xdomain_tf.checkpoints.hf_encoder_weights import assign_hf_tensors, encoder_to_hf_tensors
     from xdomain_tf.models.transformer_encoder import build_encoder
 

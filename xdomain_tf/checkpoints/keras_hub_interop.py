@@ -150,7 +150,7 @@ def from_keras_hub_backbone(backbone):
             where presets are reachable, or a freshly configured one).
 
     Returns:
-        `(encoder, config)`: the functional encoder of `build_encoder` and its `EncoderConfig`.
+        `(encoder, config)`: the `TransformerEncoder` and its `EncoderConfig`.
 
     Example:
 
@@ -177,7 +177,7 @@ def to_keras_hub_backbone(encoder, config=None, strict=True):
     `strict=False`.
 
     Args:
-        encoder: an encoder from `build_encoder` (or `load_hf_bert`).
+        encoder: a `TransformerEncoder` (e.g. from `load_hf_bert`).
         config: its `EncoderConfig`; read from the encoder when None.
         strict: refuse an encoder whose outputs keras-hub cannot reproduce exactly.
 

@@ -8,7 +8,7 @@ def add_parser(subparsers):
         help="evaluate a trained run on labelled data, per domain",
         description="Accuracy, macro-F1, per-label precision/recall/F1 and a confusion matrix per domain.",
     )
-    parser.add_argument("--model", required=True, help="the run directory written by `train`")
+    parser.add_argument("--model", required=True, help="the run directory written by `train`, or a .keras classifier")
     parser.add_argument("--data", required=True, nargs="+", metavar="FILE", help="labelled data files")
     parser.add_argument("--json", metavar="OUT.json", help="write the report as JSON")
     parser.add_argument("--report-dir", metavar="DIR", help="write a confusion-matrix PNG per domain")
@@ -23,18 +23,18 @@ def add_parser(subparsers):
 def run(args):
     from xdomain_tf.data.readers import read_records
     from xdomain_tf.evaluation.multi_domain_report import evaluation_report, write_report
-    from xdomain_tf.runs.run_directory import RunDirectory
+    from xdomain_tf.tasks import load_classifier
     from xdomain_tf.training.record_classification import classify_records, evaluate_rows
 
-    run_dir = RunDirectory(args.model)
-    model, preprocessor, label_space = run_dir.load_model(), run_dir.load_preprocessor(), run_dir.load_label_space()
+    classifier, run_dir = load_classifier(args.model)
     records = list(read_records(args.data))
-    for record in records:
-        label_space.encode(record)
-    report = evaluation_report(evaluate_rows(classify_records(model, preprocessor, label_space, records, args.batch_size), label_space))
+    report = evaluation_report(evaluate_rows(classify_records(classifier, records, args.batch_size), classifier.domains))
     if args.baseline:
+        from xdomain_tf.errors import XDomainError
         from xdomain_tf.evaluation.tfidf_baseline import TfidfBaseline
 
+        if run_dir is None:
+            raise XDomainError("--baseline needs a run directory (its training files train the baseline)")
         options = run_dir.load_options()
         baseline = TfidfBaseline().fit(list(read_records(options["train"], options.get("default_domain"))))
         report["baseline"] = baseline.evaluate(records)

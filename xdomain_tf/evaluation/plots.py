@@ -86,6 +86,15 @@ def confusion_matrix_plot(matrix, labels, path, title=None):
     return _save(_confusion_figure(matrix, labels, title), path)
 
 
+def _labelled(figure, axes, xlabel, ylabel, title):
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    if title:
+        axes.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
 def _confusion_figure(matrix, labels, title=None):
     values = np.asarray(matrix, dtype=np.float64)
     labels = list(labels)
@@ -102,12 +111,7 @@ def _confusion_figure(matrix, labels, title=None):
     image = _heatmap(axes, fractions, labels, labels, text, vmin=0.0, vmax=1.0)
     colorbar = figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
     colorbar.set_label("fraction of the true label's examples")
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    if title:
-        axes.set_title(title)
-    figure.tight_layout()
-    return figure
+    return _labelled(figure, axes, "predicted", "true", title)
 
 
 def transfer_matrix_plot(matrix, row_names, col_names, path, title=None):
@@ -153,12 +157,7 @@ def _transfer_figure(matrix, row_names, col_names, title=None):
     text = [[f"{v:.3f}" if np.isfinite(v) else "" for v in row] for row in values]
     image = _heatmap(axes, values, row_names, col_names, text, vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
-    axes.set_xlabel("evaluated on")
-    axes.set_ylabel("trained on")
-    if title:
-        axes.set_title(title)
-    figure.tight_layout()
-    return figure
+    return _labelled(figure, axes, "evaluated on", "trained on", title)
 
 
 def _curves(epochs):

@@ -16,7 +16,7 @@ FALLBACK_WARMUP_TEXTS = (
 
 
 def saved_model(
-    run_dir,
+    model,
     export_base,
     version=None,
     overwrite=False,
@@ -28,7 +28,7 @@ def saved_model(
     serving_base_path=None,
     log=None,
 ):
-    """Exports a classifier run as `export_base/<version>/`, a SavedModel for TF Serving.
+    """Exports a classifier as `export_base/<version>/`, a SavedModel for TF Serving.
 
     The SavedModel is written to a hidden temporary folder inside `export_base` and renamed
     to its integer version only when complete, so a server watching `export_base` never
@@ -45,11 +45,14 @@ def saved_model(
       replays before serving, built from real examples (`warmup_data`) or a few texts.
 
     Args:
-        run_dir: a finished classifier run directory.
+        model: a `MultiDomainTextClassifier`, a finished classifier run directory or a
+            `.keras` file holding a classifier.
         export_base: the model's folder (e.g. `export/NAME`); versions go inside it.
         version: the integer version; None takes the next one after the highest present.
         overwrite: replace an existing `version` (otherwise that is an error).
-        warmup_data: a data file (or list) of validation records for warm-up requests.
+        warmup_data: a data file (or list) of validation records for warm-up requests
+            (default: examples the classifier was fitted on in this process, else a few
+            fixed texts).
         warmup_examples: how many records to read from `warmup_data`.
         check: fail (XDomainError naming the ops, nothing written) when the graph uses an op
             that TF Serving 2.20 does not have (see `check_serving_ops`).
@@ -66,7 +69,8 @@ def saved_model(
 
     Example:
 
-        path = saved_model("runs/news", "export/xdomain")   # export/xdomain/1
+        path = saved_model(clf, "export/xdomain")        # export/xdomain/1
+        path = saved_model("runs/news", "export/xdomain")  # export/xdomain/2
     """
     import tensorflow as tf
 
@@ -74,11 +78,11 @@ def saved_model(
     from xdomain_tf.export.serving_module import ServingModule
     from xdomain_tf.export.serving_op_check import check_serving_ops
     from xdomain_tf.export.warmup_requests import warmup_predict_requests, write_warmup_requests
-    from xdomain_tf.runs.run_directory import RunDirectory
+    from xdomain_tf.tasks import load_classifier
 
     log = log or (lambda line: None)
-    run = RunDirectory(run_dir)
-    model, preprocessor, label_space = load_classifier_run(run)
+    classifier, run = load_classifier(model)
+    preprocessor = classifier.preprocessor
     export_base = pathlib.Path(export_base)
     if export_base.exists() and not export_base.is_dir():
         raise XDomainError(f"{export_base}: exists and is not a folder")
@@ -92,14 +96,13 @@ def saved_model(
         assets_dir.mkdir()
         target = staging / "saved_model"
         (assets_dir / "labels.json").write_text(
-            json.dumps(label_space.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(labels_document(classifier), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        (assets_dir / "vocab.txt").write_text("\n".join(preprocessor.tokenizer.vocabulary) + "\n", encoding="utf-8")
+        preprocessor.tokenizer.save_vocabulary(str(assets_dir / "vocab.txt"))
         metadata_path = assets_dir / "metadata.json"
         metadata_path.write_text("{}", encoding="utf-8")
         module = ServingModule(
-            model,
-            preprocessor,
+            classifier,
             assets={
                 "labels_file": assets_dir / "labels.json",
                 "vocab_file": assets_dir / "vocab.txt",
@@ -129,6 +132,8 @@ def saved_model(
 
         if warmup_data:
             examples = read_examples(warmup_data, warmup_examples, domains=module.domain_names)
+        elif classifier.example_records:
+            examples = list(classifier.example_records[:warmup_examples])
         else:
             examples = [
                 {"text": text, "domain": domain} for domain in module.domain_names for text in FALLBACK_WARMUP_TEXTS
@@ -157,29 +162,16 @@ def saved_model(
     return final
 
 
-def load_classifier_run(run):
-    """`(model, preprocessor, label_space)` of a classifier run, checked to agree.
+def labels_document(classifier):
+    """`{"domains": [{"name", "labels"}]}`: the labels.json of an export, ids in list order.
 
-    Example (needs a finished `xdomain-tf train` run):
+    Example:
 
-    >>> from xdomain_tf.runs.run_directory import RunDirectory
-    >>> model, preprocessor, label_space = load_classifier_run(RunDirectory("runs/demo"))  # doctest: +SKIP
-    >>> label_space.domains  # doctest: +SKIP
-    ('debian', 'news')
+    >>> from types import SimpleNamespace
+    >>> labels_document(SimpleNamespace(domains={"news": ["politics", "sport"]}))
+    {'domains': [{'name': 'news', 'labels': ['politics', 'sport']}]}
     """
-    info = run.run_info()
-    if info.get("kind", "classifier") != "classifier":
-        raise XDomainError(f"{run.path}: a {info.get('kind')!r} run; only classifier runs export")
-    model = run.load_model()
-    preprocessor = run.load_preprocessor()
-    label_space = run.load_label_space()
-    domains = getattr(model, "domains", None)
-    if not domains:
-        raise XDomainError(f"{run.path}: model.keras is not a multi-domain classifier")
-    expected = {domain: list(label_space.labels(domain)) for domain in label_space.domains}
-    if {domain: list(labels) for domain, labels in domains.items()} != expected or list(domains) != list(expected):
-        raise XDomainError(f"{run.path}: label_space.json does not match the model's domains and labels")
-    return model, preprocessor, label_space
+    return {"domains": [{"name": domain, "labels": list(labels)} for domain, labels in classifier.domains.items()]}
 
 
 def existing_versions(export_base):
@@ -238,7 +230,7 @@ def export_metadata(run, module, signatures):
     from xdomain_tf.version import __version__
 
     tokenizer = module.preprocessor.tokenizer
-    info = run.run_info()
+    info = run.run_info() if run is not None else {}
     return {
         "format": "xdomain_tf.saved_model/1",
         "domains": [
@@ -277,5 +269,5 @@ def export_metadata(run, module, signatures):
             "xdomain_tf": __version__,
             "minimum_tf_serving": "2.20",
         },
-        "run": {"path": str(pathlib.Path(run.path).resolve()), "created": info.get("created")},
+        "run": None if run is None else {"path": str(pathlib.Path(run.path).resolve()), "created": info.get("created")},
     }

@@ -43,38 +43,39 @@ def classify_signature_name(domain):
 
 
 class ServingModule(tf.Module):
-    """Wraps a trained `MultiDomainClassifier` and its `Preprocessor` for TF Serving.
+    """Wraps a trained `MultiDomainTextClassifier` (its preprocessor inside) for TF Serving.
 
-    Only the model's variables are tracked, once each, so a SavedModel of this module
-    holds every weight a single time.
+    Tokenization, routing to each example's domain head, softmax and label lookup are the
+    classifier's own methods (`domain_ids`, `route`, `label_names`), traced into the
+    signatures. Only the model's variables are tracked, once each, so a SavedModel of this
+    module holds every weight a single time.
 
     Args:
-        model: the `MultiDomainClassifier` (from `RunDirectory.load_model()`).
-        preprocessor: the run's `Preprocessor`.
+        classifier: the `MultiDomainTextClassifier`.
         assets: optional `{name: path}` of files to ship in the SavedModel's `assets/`
             (label names, vocabulary, metadata); each becomes an attribute holding a
             `tf.saved_model.Asset`.
 
-    Example (`run` is a classifier run directory):
+    Example (`clf` is a trained classifier):
 
-        module = ServingModule(run.load_model(), run.load_preprocessor())
+        module = ServingModule(clf)
         tf.saved_model.save(module, "export/xdomain/1", signatures=module.signatures())
     """
 
-    def __init__(self, model, preprocessor, assets=None):
+    def __init__(self, classifier, assets=None):
         super().__init__(name="xdomain_serving")
-        domains = getattr(model, "domains", None)
-        if not domains:
+        if not hasattr(classifier, "route") or getattr(classifier, "preprocessor", None) is None:
             raise XDomainError(
-                "the model is not a multi-domain classifier (no `domains`); only classifier runs export"
+                "only a MultiDomainTextClassifier with its preprocessor exports (load a run with "
+                "MultiDomainTextClassifier.from_preset(run_dir))"
             )
-        self._keras = _Hidden(model=model, preprocessor=preprocessor)
+        self._keras = _Hidden(model=classifier)
         # Each variable once: the Keras model itself is not tracked.
-        self.model_variables = [variable.value if hasattr(variable, "value") else variable for variable in model.variables]
-        self.domain_names = list(domains)
-        self.domain_labels = {domain: list(labels) for domain, labels in domains.items()}
-        self.max_labels = max(len(labels) for labels in domains.values())
-        self.uses_adapters = "adapter_index" in model.encoder.input
+        self.model_variables = [variable.value if hasattr(variable, "value") else variable for variable in classifier.variables]
+        self.domain_names = list(classifier.domain_names)
+        self.domain_labels = {domain: list(labels) for domain, labels in classifier.domains.items()}
+        self.max_labels = classifier.max_labels
+        self.uses_adapters = "adapter_index" in classifier.encoder.input
         names = [classify_signature_name(domain) for domain in self.domain_names]
         if len(set(names)) != len(names):
             raise XDomainError(f"domain names {self.domain_names} give clashing signature names {names}")
@@ -97,31 +98,12 @@ class ServingModule(tf.Module):
 
     @property
     def preprocessor(self):
-        return self._keras.preprocessor
+        return self._keras.model.preprocessor
 
     # --- graph pieces ---
 
-    def domain_ids(self, domain):
-        """int32 ids of domain names; an InvalidArgumentError for an unknown name."""
-        known = tf.constant(self.domain_names)
-        matches = tf.equal(domain[:, tf.newaxis], known[tf.newaxis, :])
-        found = tf.reduce_any(matches, axis=1)
-        check = tf.debugging.Assert(
-            tf.reduce_all(found),
-            [
-                "unknown domain(s):",
-                tf.boolean_mask(domain, tf.logical_not(found)),
-                "known domains: " + ", ".join(self.domain_names),
-            ],
-            summarize=8,
-            name="unknown_domain",
-        )
-        with tf.control_dependencies([check]):
-            return tf.argmax(tf.cast(matches, tf.int32), axis=1, output_type=tf.int32)
-
     def _features(self, text, text_pair=None):
-        inputs = {"text": text} if text_pair is None else {"text": text, "text_pair": text_pair}
-        return self.preprocessor(inputs)
+        return self.model.features(text, text_pair)
 
     def _logits(self, token_ids, segment_ids, padding_mask, domain_id):
         inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
@@ -136,16 +118,6 @@ class ServingModule(tf.Module):
         """The model's float32 `{domain: logits}` for packed features."""
         return self._forward(features["token_ids"], features["segment_ids"], features["padding_mask"], domain_id)
 
-    def routed(self, logits, domain_id):
-        """Each example's own head: probabilities padded with zeros, label index, score."""
-        return route_to_domain(logits, domain_id, self.domain_names, self.max_labels)
-
-    def label_names(self, domain_id, label_id):
-        table = tf.constant(
-            [labels + [""] * (self.max_labels - len(labels)) for labels in self.domain_labels.values()]
-        )
-        return tf.gather_nd(table, tf.stack([domain_id, label_id], axis=1))
-
     def classify(self, text, domain, text_pair=None):
         tf.debugging.assert_equal(
             tf.shape(text), tf.shape(domain), message="text and domain need one value per example"
@@ -154,19 +126,24 @@ class ServingModule(tf.Module):
             tf.debugging.assert_equal(
                 tf.shape(text), tf.shape(text_pair), message="text and text_pair need one value per example"
             )
-        domain_id = self.domain_ids(domain)
-        logits = self.logits(self.features(text, text_pair), domain_id)
-        probabilities, label_id, score = self.routed(logits, domain_id)
-        return {"label": self.label_names(domain_id, label_id), "score": score, "probabilities": probabilities}
+        domain_id = self.model.domain_ids(domain)
+        routed = self.model.route(self.logits(self.features(text, text_pair), domain_id), domain_id)
+        return {
+            "label": self.model.label_names(domain_id, routed["label_id"]),
+            "score": routed["score"],
+            "probabilities": routed["probabilities"],
+        }
 
     def classify_domain(self, text, domain):
         index = self.domain_names.index(domain)
         domain_id = tf.fill(tf.shape(text), tf.constant(index, tf.int32))
-        logits = tf.cast(self.logits(self.features(text), domain_id)[domain], tf.float32)
-        probabilities = tf.nn.softmax(logits, axis=-1)
-        label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        labels = tf.gather(tf.constant(self.domain_labels[domain]), label_id)
-        return {"label": labels, "score": tf.reduce_max(probabilities, axis=-1), "probabilities": probabilities}
+        routed = self.model.route(self.logits(self.features(text), domain_id), domain_id)
+        labels = len(self.domain_labels[domain])
+        return {
+            "label": self.model.label_names(domain_id, routed["label_id"]),
+            "score": routed["score"],
+            "probabilities": routed["probabilities"][:, :labels],
+        }
 
     def embedding(self, text, domain=None):
         from xdomain_tf.models.multi_domain_classifier import masked_mean
@@ -174,7 +151,7 @@ class ServingModule(tf.Module):
         features = self.features(text)
         inputs = {name: features[name] for name in ("token_ids", "segment_ids", "padding_mask")}
         if self.uses_adapters:
-            inputs["adapter_index"] = self.domain_ids(domain)
+            inputs["adapter_index"] = self.model.domain_ids(domain)
         outputs = self.model.encoder(inputs, training=False)
         if getattr(self.model, "pooling", "cls") == "mean":
             pooled = masked_mean(outputs["sequence_output"], features["padding_mask"])
@@ -240,40 +217,6 @@ class ServingModule(tf.Module):
         """`{token_ids, segment_ids, padding_mask}` int32 arrays of a list of texts."""
         features = self.features(tf.constant(texts, tf.string))
         return {name: features[name].numpy() for name in ("token_ids", "segment_ids", "padding_mask")}
-
-
-def route_to_domain(logits, domain_id, domain_names, max_labels):
-    """Picks each example's own domain head: `(probabilities, label_id, score)`.
-
-    Each head's softmax is padded with zeros to `max_labels`, the heads are stacked and
-    every row gathers its domain's. Only builtin ops, so it also converts to TFLite.
-
-    Args:
-        logits: `{domain: float logits [batch, n_labels]}`.
-        domain_id: int32 `[batch]`.
-        domain_names: the domains in id order.
-        max_labels: the most labels of any domain.
-
-    Example:
-
-    >>> logits = {"news": tf.constant([[2.0, 0.0], [2.0, 0.0]]),
-    ...           "web": tf.constant([[0.0, 0.0, 5.0], [0.0, 0.0, 5.0]])}
-    >>> probabilities, label_id, score = route_to_domain(logits, tf.constant([0, 1]), ["news", "web"], 3)
-    >>> probabilities.shape, label_id.numpy().tolist(), float(probabilities[0, 2])
-    (TensorShape([2, 3]), [0, 2], 0.0)
-    """
-    padded = []
-    for domain in domain_names:
-        probabilities = tf.nn.softmax(tf.cast(logits[domain], tf.float32), axis=-1)
-        missing = max_labels - probabilities.shape[-1]
-        if missing:
-            probabilities = tf.pad(probabilities, [[0, 0], [0, missing]])
-        padded.append(probabilities)
-    stacked = tf.stack(padded, axis=1)  # [batch, domains, max_labels]
-    probabilities = tf.gather(stacked, domain_id, axis=1, batch_dims=1)
-    label_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-    score = tf.reduce_max(probabilities, axis=-1)
-    return probabilities, label_id, score
 
 
 class _Hidden:

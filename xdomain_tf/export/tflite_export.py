@@ -14,7 +14,7 @@ MIN_AGREEMENT = {"none": 0.999, "float16": 0.995, "dynamic": 0.98, "int8": 0.98}
 
 
 def tflite(
-    run_dir,
+    model,
     path,
     quantize="none",
     with_tokenizer=False,
@@ -25,7 +25,7 @@ def tflite(
     num_threads=1,
     log=None,
 ):
-    """Converts a classifier run to a TFLite file, checks it, and only then writes it.
+    """Converts a classifier to a TFLite file, checks it, and only then writes it.
 
     The model is saved as a SavedModel with one signature (see `TFLiteModule`; static
     sequence length = the run's) into a temporary folder and converted with
@@ -41,7 +41,8 @@ def tflite(
     options in the labels file).
 
     Args:
-        run_dir: a finished classifier run directory.
+        model: a `MultiDomainTextClassifier`, a finished classifier run directory or a
+            `.keras` file holding a classifier.
         path: the .tflite file to write.
         quantize: `"none"` (float32), `"float16"` (float16 weights), `"dynamic"` (int8
             weights, float activations) or `"int8"` (int8 weights and activations,
@@ -54,9 +55,10 @@ def tflite(
             registers (see export/README.md). A tokenizer graph with ops that neither
             TFLite nor tensorflow-text's TFLite kernels have fails the conversion.
         calibration_data: data file(s) of real training text for `"int8"` (default: the
-            run's training files).
+            run's training files, else the examples the classifier was fitted on in this
+            process; see `example_records`).
         check_data: data file(s) to check agreement on (default: the run's validation
-            files).
+            files, else the fitted examples, else texts of vocabulary words).
         calibration_examples: how many records calibrate `"int8"`.
         check_examples: the most records the check uses.
         num_threads: interpreter threads for the latency measurement.
@@ -68,7 +70,7 @@ def tflite(
 
     Example (converts and checks a trained run, tens of seconds):
 
-    >>> report = tflite("runs/demo", "export/demo.tflite", quantize="dynamic")  # doctest: +SKIP
+    >>> report = tflite(clf, "export/demo.tflite", quantize="dynamic")  # doctest: +SKIP
     >>> report["agreement"] >= 0.98, report["custom_ops"]  # doctest: +SKIP
     (True, [])
     """
@@ -76,32 +78,28 @@ def tflite(
     import tensorflow as tf
 
     from xdomain_tf.export.example_sample import read_examples
-    from xdomain_tf.export.saved_model_export import load_classifier_run
     from xdomain_tf.export.tflite_module import IDS_INPUTS, TFLiteModule
-    from xdomain_tf.runs.run_directory import RunDirectory
-    from xdomain_tf.utils.atomic import atomic_path, write_json_atomic, write_text_atomic
+    from xdomain_tf.tasks import load_classifier
+    from xdomain_tf.utils.atomic import atomic_path, write_json_atomic
 
     if quantize not in QUANTIZATIONS:
-        raise XDomainError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
+        raise XDomainError(f"quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
     log = log or (lambda line: None)
     path = pathlib.Path(path)
-    run = RunDirectory(run_dir)
-    model, preprocessor, label_space = load_classifier_run(run)
-    options = run.load_options()
-    default_domain = options.get("default_domain")
+    model, run = load_classifier(model)
+    options = run.load_options() if run is not None else {}
     domains = list(model.domains)
-    check_paths = check_data or options.get("valid")
-    if not check_paths:
-        raise XDomainError(f"{run.path}: the run has no validation files; pass --check-data FILE")
-    check_records = read_examples(check_paths, check_examples, domains, default_domain)
+    check_records = example_records(
+        model, check_data or options.get("valid"), check_examples, options.get("default_domain"), "check_data", log
+    )
     calibration_records = None
     if quantize == "int8":
-        calibration_paths = calibration_data or options.get("train")
-        if not calibration_paths:
-            raise XDomainError(f"{run.path}: the run lists no training files; pass --calibration-data FILE")
-        calibration_records = read_examples(calibration_paths, calibration_examples, domains, default_domain)
+        calibration_records = example_records(
+            model, calibration_data or options.get("train"), calibration_examples, options.get("default_domain"),
+            "calibration_data", log,
+        )
 
-    module = TFLiteModule(model, preprocessor, with_tokenizer=with_tokenizer, for_int8=quantize == "int8")
+    module = TFLiteModule(model, with_tokenizer=with_tokenizer, for_int8=quantize == "int8")
     signature = module.signature()
     packer = module.preprocessor
 
@@ -211,8 +209,56 @@ def tflite(
     if with_tokenizer:
         vocab_path.unlink(missing_ok=True)
     else:
-        write_text_atomic(vocab_path, "\n".join(packer.tokenizer.vocabulary) + "\n")
+        packer.tokenizer.save_vocabulary(str(vocab_path))
     return report
+
+
+def example_records(classifier, paths, limit, default_domain, argument, log):
+    """Records to check or calibrate a conversion on: read from `paths` (data files),
+    else the examples `classifier.fit` saw in this process, else texts made of words
+    from the vocabulary (a check on those is weaker: say which data to use).
+
+    Example:
+
+    >>> from types import SimpleNamespace
+    >>> clf = SimpleNamespace(domains={"news": ["a", "b"]}, example_records=[{"text": "x", "domain": "news"}])
+    >>> example_records(clf, None, 10, None, "check_data", print)
+    [{'text': 'x', 'domain': 'news'}]
+    """
+    from xdomain_tf.export.example_sample import read_examples
+
+    if paths:
+        return read_examples(paths, limit, list(classifier.domains), default_domain)
+    if classifier.example_records:
+        return list(classifier.example_records[:limit])
+    log(f"warning: no {argument} and no fitted examples: using texts of random vocabulary words")
+    return vocabulary_texts(classifier, limit)
+
+
+def vocabulary_texts(classifier, count, seed=0):
+    """`count` records of 4-24 random whole words of the classifier's vocabulary, each
+    domain in turn (seeded).
+
+    Example:
+
+    >>> from types import SimpleNamespace
+    >>> tokenizer = SimpleNamespace(vocabulary=["[PAD]", "goal", "##s", "cup"])
+    >>> clf = SimpleNamespace(domains={"news": ["a"]}, preprocessor=SimpleNamespace(tokenizer=tokenizer))
+    >>> [sorted(set(record["text"].split())) <= ["cup", "goal"] for record in vocabulary_texts(clf, 2)]
+    [True, True]
+    """
+    import numpy as np
+
+    words = [token for token in classifier.preprocessor.tokenizer.vocabulary if token.isalpha()] or ["text"]
+    generator = np.random.default_rng(seed)
+    domains = list(classifier.domains)
+    return [
+        {
+            "text": " ".join(generator.choice(words, generator.integers(4, 25))),
+            "domain": domains[index % len(domains)],
+        }
+        for index in range(count)
+    ]
 
 
 def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs):

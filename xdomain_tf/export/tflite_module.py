@@ -1,7 +1,7 @@
 """`TFLiteModule`: the single-signature graph that a TFLite file is converted from."""
 import tensorflow as tf
 
-from xdomain_tf.export.serving_module import _Hidden, route_to_domain
+from xdomain_tf.export.serving_module import _Hidden
 from xdomain_tf.errors import XDomainError
 
 IDS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
@@ -86,25 +86,29 @@ class TFLiteModule(tf.Module):
     "matmul_variance"` (also equal in float32, but slower there: 1.3 -> 2.2 ms at batch 1
     for a 2-layer, hidden-128 model). The given model is not changed.
 
+    Routing and softmax are the classifier's own `route` (traced on the twin).
+
     Args:
-        model: the classifier (`MultiDomainClassifier` or another model with its inputs,
-            outputs, `domains` and an encoder config with the layer options).
-        preprocessor: the run's `Preprocessor`; with `with_tokenizer` it runs in the graph
-            (padded to its `sequence_length`).
+        model: the `MultiDomainTextClassifier`.
+        preprocessor: the `Preprocessor` (default: the classifier's); with
+            `with_tokenizer` it runs in the graph (padded to its `sequence_length`).
         with_tokenizer: take raw text (tensorflow-text TFLite custom ops tokenize it).
         for_int8: build the graph for full-integer quantization.
 
     Example:
 
-        module = TFLiteModule(model, preprocessor)
+        module = TFLiteModule(clf)
         tf.saved_model.save(module, path, signatures={"serving_default": module.signature()})
     """
 
-    def __init__(self, model, preprocessor, with_tokenizer=False, for_int8=False):
+    def __init__(self, model, preprocessor=None, with_tokenizer=False, for_int8=False):
         super().__init__(name="xdomain_tflite")
         domains = getattr(model, "domains", None)
-        if not domains:
-            raise XDomainError("the model is not a multi-domain classifier (no `domains`)")
+        if not domains or not hasattr(model, "route"):
+            raise XDomainError("the model is not a MultiDomainTextClassifier")
+        preprocessor = preprocessor or model.preprocessor
+        if preprocessor is None:
+            raise XDomainError("the classifier has no preprocessor")
         if preprocessor.pad_to != "fixed":
             # Not from_config: the tokenizer's vocabulary is an asset, not config.
             preprocessor = preprocessor.with_options(pad_to="fixed")
@@ -128,9 +132,7 @@ class TFLiteModule(tf.Module):
     def _classify(self, features, domain_id):
         inputs = {name: features[name] for name in IDS_INPUTS}
         inputs["domain_id"] = domain_id
-        logits = self._keras.model(inputs, training=False)
-        probabilities, label_id, score = route_to_domain(logits, domain_id, self.domain_names, self.max_labels)
-        return {"probabilities": probabilities, "label_id": label_id, "score": score}
+        return self._keras.model.route(self._keras.model(inputs, training=False), domain_id)
 
     def signature(self):
         """The concrete function to save as `serving_default`."""

@@ -1,5 +1,13 @@
-"""Small helpers shared by the layers: initializer cloning, BERT's default initializer."""
+"""Small helpers shared by the layers: option checks, initializer cloning, BERT's default initializer."""
 import keras
+
+from xdomain_tf.errors import XDomainError
+
+
+def check_choice(argument, value, choices):
+    """Raises `XDomainError` unless `value` is one of `choices` (the message names `argument`)."""
+    if value not in choices:
+        raise XDomainError(f"{argument} must be one of {choices}, got {value!r}")
 
 
 def clone_initializer(initializer):

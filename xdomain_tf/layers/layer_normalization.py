@@ -2,7 +2,7 @@
 import keras
 from keras import ops
 
-from xdomain_tf.errors import XDomainError
+from xdomain_tf.layers._utils import check_choice
 
 LAYER_NORM_MODES = ("standard", "matmul_variance")
 
@@ -74,21 +74,8 @@ def layer_normalization(layer_norm_mode="standard", **kwargs):
     ...
     xdomain_tf.errors.XDomainError: layer_norm_mode must be one of ('standard', 'matmul_variance'), got 'fast'
     """
-    check_layer_norm_mode(layer_norm_mode)
+    check_choice("layer_norm_mode", layer_norm_mode, LAYER_NORM_MODES)
     if layer_norm_mode == "matmul_variance":
         return MatmulVarianceLayerNormalization(**kwargs)
     return keras.layers.LayerNormalization(**kwargs)
 
-
-def check_layer_norm_mode(layer_norm_mode):
-    """Raises `XDomainError` unless `layer_norm_mode` is one of `LAYER_NORM_MODES`.
-
-    Args:
-        layer_norm_mode: the value to check.
-
-    Example:
-
-    >>> check_layer_norm_mode("standard")
-    """
-    if layer_norm_mode not in LAYER_NORM_MODES:
-        raise XDomainError(f"layer_norm_mode must be one of {LAYER_NORM_MODES}, got {layer_norm_mode!r}")

@@ -5,7 +5,7 @@ import keras
 from keras import ops
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
+from xdomain_tf.layers._utils import check_choice, clone_initializer, default_kernel_initializer
 
 _LORA_TARGETS = ("query", "key", "value")
 MASK_MODES = ("large_negative", "bounded")
@@ -13,20 +13,6 @@ MASK_MODES = ("large_negative", "bounded")
 # margin: their softmax weight is then below exp(-20) = 2e-9 of the row's largest, under
 # float32 rounding.
 MASK_MARGIN = 20.0
-
-
-def check_mask_mode(mask_mode):
-    """Raises `XDomainError` unless `mask_mode` is one of `MASK_MODES`.
-
-    Args:
-        mask_mode: the value to check.
-
-    Example:
-
-    >>> check_mask_mode("bounded")
-    """
-    if mask_mode not in MASK_MODES:
-        raise XDomainError(f"mask_mode must be one of {MASK_MODES}, got {mask_mode!r}")
 
 
 def bounded_mask(scores, mask):
@@ -162,7 +148,7 @@ class MultiHeadAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_mask_mode(mask_mode)
+        check_choice("mask_mode", mask_mode, MASK_MODES)
         unknown = sorted(set(lora_targets) - set(_LORA_TARGETS))
         if unknown:
             raise XDomainError(f"Unknown LoRA target(s) {unknown}; choose from {_LORA_TARGETS}")

@@ -2,8 +2,8 @@
 import keras
 from keras import ops
 
-from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
-from xdomain_tf.layers.layer_normalization import check_layer_norm_mode, layer_normalization
+from xdomain_tf.layers._utils import check_choice, clone_initializer, default_kernel_initializer
+from xdomain_tf.layers.layer_normalization import LAYER_NORM_MODES, layer_normalization
 from xdomain_tf.layers.position_embedding import PositionEmbedding
 
 
@@ -57,7 +57,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_layer_norm_mode(layer_norm_mode)
+        check_choice("layer_norm_mode", layer_norm_mode, LAYER_NORM_MODES)
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.max_length = max_length

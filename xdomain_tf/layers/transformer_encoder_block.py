@@ -1,11 +1,11 @@
 """One Transformer encoder block (BERT layout), with optional adapters, LoRA and kv-cache."""
 import keras
 
-from xdomain_tf.layers._utils import clone_initializer, default_kernel_initializer
+from xdomain_tf.layers._utils import check_choice, clone_initializer, default_kernel_initializer
 from xdomain_tf.layers.activations import get_activation
 from xdomain_tf.layers.bottleneck_adapter import BottleneckAdapter
-from xdomain_tf.layers.layer_normalization import check_layer_norm_mode, layer_normalization
-from xdomain_tf.layers.multi_head_attention import MultiHeadAttention, check_mask_mode
+from xdomain_tf.layers.layer_normalization import LAYER_NORM_MODES, layer_normalization
+from xdomain_tf.layers.multi_head_attention import MASK_MODES, MultiHeadAttention
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
@@ -81,8 +81,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_mask_mode(attention_mask_mode)
-        check_layer_norm_mode(layer_norm_mode)
+        check_choice("attention_mask_mode", attention_mask_mode, MASK_MODES)
+        check_choice("layer_norm_mode", layer_norm_mode, LAYER_NORM_MODES)
         self.num_heads = num_heads
         self.intermediate_size = intermediate_size
         self.dropout = dropout

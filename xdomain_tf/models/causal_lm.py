@@ -3,9 +3,8 @@ token embedding."""
 import keras
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.layers.masked_lm_head import MaskedLMHead
 from xdomain_tf.layers.masked_lm_head_weights import assign_mlm_head_weights
-from xdomain_tf.models.encoder_task_model import EncoderTaskModel
+from xdomain_tf.models.encoder_task_model import EncoderTaskModel, tied_lm_head, token_inputs
 from xdomain_tf.models.transformer_encoder import TransformerEncoder
 
 
@@ -53,23 +52,13 @@ class CausalLM(EncoderTaskModel):
             raise XDomainError("a causal LM does not support per-domain adapters")
         if not getattr(encoder, "causal", False):
             encoder = _causal_copy(encoder)
-        config = encoder.encoder_config
 
         # === Layers ===
         self.encoder = encoder
-        self.lm_head = MaskedLMHead(
-            encoder.embeddings,
-            activation=config.hidden_act,
-            layer_norm_epsilon=config.layer_norm_eps,
-            dtype=dtype,
-            name="lm_head",
-        )
+        self.lm_head = tied_lm_head(encoder, dtype=dtype, name="lm_head")
 
         # === Functional Model ===
-        inputs = {
-            name: keras.Input(shape=(None,), dtype="int32", name=name)
-            for name in ("token_ids", "segment_ids", "padding_mask")
-        }
+        inputs = token_inputs()
         sequence = encoder(inputs)["sequence_output"]
         outputs = self.lm_head(sequence)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
@@ -85,22 +74,14 @@ def _causal_copy(encoder):
     return causal
 
 
-def build_causal_lm(encoder, lm_head_weights=None, dtype=None, name="causal_lm"):
-    """`CausalLM(encoder, ...)`: the causal LM's constructor under its older name.
-
-    Args:
-        encoder, lm_head_weights, dtype: see `CausalLM` (a bidirectional encoder is
-            converted).
-        name: model name.
+def build_causal_lm(encoder, name="causal_lm", **options):
+    """`CausalLM(encoder, name=name, **options)` under its older name (converts a bidirectional
+    encoder, see `CausalLM`).
 
     Example:
 
-    >>> import numpy as np
-    >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> from xdomain_tf.models.transformer_encoder import build_encoder
-    >>> lm = build_causal_lm(build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=50)))
-    >>> ids = np.array([[2, 7, 9, 3]], "int32")
-    >>> tuple(lm({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids}).shape), lm.encoder.causal
-    ((1, 4, 50), True)
+    >>> from xdomain_tf.models.transformer_encoder import TransformerEncoder
+    >>> build_causal_lm(TransformerEncoder({"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2})).encoder.causal
+    True
     """
-    return CausalLM(encoder, lm_head_weights=lm_head_weights, dtype=dtype, name=name)
+    return CausalLM(encoder, name=name, **options)

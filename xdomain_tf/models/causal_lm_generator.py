@@ -22,15 +22,16 @@ class CausalLMGenerator:
     `[UNK]` are never sampled.
 
     Args:
-        causal_lm: a `CausalLM` (from `build_causal_lm`).
+        causal_lm: a `CausalLM`.
         tokenizer: its `WordPieceTokenizer`, or a `Preprocessor` (its `.tokenizer` is used).
 
     Example:
 
-    >>> from xdomain_tf.models import EncoderConfig, build_encoder, build_causal_lm
+    >>> from xdomain_tf.models import CausalLM, TransformerEncoder
     >>> from xdomain_tf.text import WordPieceTokenizer
     >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c"]
-    >>> lm = build_causal_lm(build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=8)))
+    >>> lm = CausalLM(TransformerEncoder({"vocab_size": 8, "hidden_size": 32, "num_hidden_layers": 2,
+    ...                                  "num_attention_heads": 2}))
     >>> generator = CausalLMGenerator(lm, WordPieceTokenizer(vocab))
     >>> texts = generator.generate(["a b"], max_length=6, strategy="top_k", k=3, seed=1)
     >>> len(texts), texts == generator.generate(["a b"], max_length=6, strategy="top_k", k=3, seed=1)

@@ -2,11 +2,9 @@
 import keras
 from keras import ops
 
-from xdomain_tf.models.encoder_task_model import EncoderTaskModel
+from xdomain_tf.models.encoder_task_model import ENCODER_FEATURES, EncoderTaskModel, token_inputs
 from xdomain_tf.models.multi_domain_classifier import masked_mean
 from xdomain_tf.models.similarity_logits import SimilarityLogits
-
-FEATURES = ("token_ids", "segment_ids", "padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
@@ -57,14 +55,10 @@ class ContrastiveAligner(EncoderTaskModel):
         )
 
         # === Functional Model ===
-        inputs = {
-            f"{side}_{name}": keras.Input(shape=(None,), dtype="int32", name=f"{side}_{name}")
-            for side in ("source", "target")
-            for name in FEATURES
-        }
+        inputs = {**token_inputs(prefix="source_"), **token_inputs(prefix="target_")}
         embeddings = {}
         for side in ("source", "target"):
-            features = {name: inputs[f"{side}_{name}"] for name in FEATURES}
+            features = {name: inputs[f"{side}_{name}"] for name in ENCODER_FEATURES}
             sequence = encoder(features)["sequence_output"]
             pooled = masked_mean(sequence, features["padding_mask"])
             embeddings[side] = ops.normalize(pooled, axis=-1, order=2)
@@ -87,26 +81,16 @@ class ContrastiveAligner(EncoderTaskModel):
         }
 
 
-def build_contrastive(encoder, temperature=0.05, learn_temperature=True, dtype=None, name="contrastive_aligner"):
-    """`ContrastiveAligner(encoder, ...)`: the aligner's constructor under its older name.
-
-    Args:
-        encoder, temperature, learn_temperature, dtype: see `ContrastiveAligner`.
-        name: model name.
+def build_contrastive(encoder, temperature=0.05, learn_temperature=True, name="contrastive_aligner", **options):
+    """`ContrastiveAligner(encoder, temperature, learn_temperature, name=name, **options)` under
+    its older name.
 
     Example:
 
-    >>> import numpy as np
-    >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> from xdomain_tf.models.transformer_encoder import build_encoder
-    >>> model = build_contrastive(build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=50)))
-    >>> ids = np.array([[2, 5, 3], [2, 6, 3]], "int32")
-    >>> side = {"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids}
-    >>> out = model({**{f"source_{k}": v for k, v in side.items()},
-    ...              **{f"target_{k}": v for k, v in side.items()}})
-    >>> tuple(out["logits"].shape), round(float(np.linalg.norm(out["source_embedding"][0])), 4)
-    ((2, 2), 1.0)
+    >>> from xdomain_tf.models.transformer_encoder import TransformerEncoder
+    >>> build_contrastive(TransformerEncoder({"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2}), 0.1).temperature
+    0.1
     """
     return ContrastiveAligner(
-        encoder, temperature=temperature, learn_temperature=learn_temperature, dtype=dtype, name=name
+        encoder, temperature=temperature, learn_temperature=learn_temperature, name=name, **options
     )

@@ -4,9 +4,8 @@ import keras
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.classification_head import ClassificationHead
-from xdomain_tf.layers.masked_lm_head import MaskedLMHead
 from xdomain_tf.layers.masked_lm_head_weights import assign_mlm_head_weights
-from xdomain_tf.models.encoder_task_model import EncoderTaskModel
+from xdomain_tf.models.encoder_task_model import ENCODER_FEATURES, EncoderTaskModel, tied_lm_head, token_inputs
 
 SENTENCE_OBJECTIVES = (None, "nsp", "sop")
 
@@ -74,27 +73,17 @@ class MaskedLM(EncoderTaskModel):
             )
         if getattr(encoder, "causal", False):
             raise XDomainError("a masked LM needs a bidirectional encoder (this one is causal)")
-        config = encoder.encoder_config
 
         # === Layers ===
         self.encoder = encoder
-        self.mlm_head = MaskedLMHead(
-            encoder.embeddings,
-            activation=config.hidden_act,
-            layer_norm_epsilon=config.layer_norm_eps,
-            dtype=dtype,
-            name="mlm_head",
-        )
+        self.mlm_head = tied_lm_head(encoder, dtype=dtype, name="mlm_head")
         self.sentence_head = None
         if sentence_objective:
             self.sentence_head = ClassificationHead(2, dtype=dtype, name="sentence_head")
 
         # === Functional Model ===
-        inputs = {
-            name: keras.Input(shape=(None,), dtype="int32", name=name)
-            for name in ("token_ids", "segment_ids", "padding_mask", "mask_positions")
-        }
-        encoder_inputs = {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
+        inputs = token_inputs(ENCODER_FEATURES + ("mask_positions",))
+        encoder_inputs = {name: inputs[name] for name in ENCODER_FEATURES}
         if "adapter_index" in encoder.input:
             inputs["adapter_index"] = keras.Input(shape=(), dtype="int32", name="adapter_index")
             encoder_inputs["adapter_index"] = inputs["adapter_index"]
@@ -120,25 +109,13 @@ class MaskedLM(EncoderTaskModel):
         }
 
 
-def build_masked_lm(encoder, sentence_objective=None, mlm_head_weights=None, dtype=None, name="masked_lm"):
-    """`MaskedLM(encoder, ...)`: the masked LM's constructor under its older name.
-
-    Args:
-        encoder, sentence_objective, mlm_head_weights, dtype: see `MaskedLM`.
-        name: model name.
+def build_masked_lm(encoder, sentence_objective=None, name="masked_lm", **options):
+    """`MaskedLM(encoder, sentence_objective, name=name, **options)` under its older name.
 
     Example:
 
-    >>> import numpy as np
-    >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> from xdomain_tf.models.transformer_encoder import build_encoder
-    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=100))
-    >>> model = build_masked_lm(encoder, sentence_objective="sop")
-    >>> ids = np.array([[2, 5, 4, 7, 3]], "int32")
-    >>> out = model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids,
-    ...              "mask_positions": np.array([[2, 0]], "int32")})
-    >>> tuple(out["mlm_logits"].shape), tuple(out["sentence_logits"].shape)
-    ((1, 2, 100), (1, 2))
+    >>> from xdomain_tf.models.transformer_encoder import TransformerEncoder
+    >>> build_masked_lm(TransformerEncoder({"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2}), "sop").sentence_objective
+    'sop'
     """
-    return MaskedLM(encoder, sentence_objective=sentence_objective, mlm_head_weights=mlm_head_weights,
-                    dtype=dtype, name=name)
+    return MaskedLM(encoder, sentence_objective=sentence_objective, name=name, **options)

@@ -2,7 +2,7 @@
 target convention for mixed-domain batches.
 
 Training convention: the targets are a dict keyed by domain name; an example of another
-domain carries label -1 there (`multi_domain_targets` builds it inside a `tf.data` map).
+domain carries label -1 there (`MultiDomainTextClassifier.dataset` builds them).
 Compile every output with
 `keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)`: Keras 3
 then averages each domain's loss over that domain's examples in the batch only (the mask
@@ -14,7 +14,7 @@ from keras import ops
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.classification_head import ClassificationHead
-from xdomain_tf.models.encoder_task_model import EncoderTaskModel
+from xdomain_tf.models.encoder_task_model import ENCODER_FEATURES, EncoderTaskModel, token_inputs
 
 POOLING_MODES = ("cls", "mean")
 FREEZE_MODES = (False, True, "base")
@@ -135,14 +135,9 @@ class MultiDomainClassifier(EncoderTaskModel):
         ]
 
         # === Functional Model ===
-        inputs = {
-            name: keras.Input(shape=(None,), dtype="int32", name=name)
-            for name in ("token_ids", "segment_ids", "padding_mask")
-        }
+        inputs = token_inputs()
         inputs["domain_id"] = keras.Input(shape=(), dtype="int32", name="domain_id")
-        encoder_inputs = {
-            name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")
-        }
+        encoder_inputs = {name: inputs[name] for name in ENCODER_FEATURES}
         if "adapter_index" in encoder.input:
             encoder_inputs["adapter_index"] = inputs["domain_id"]
         encoder_outputs = encoder(encoder_inputs)
@@ -185,71 +180,13 @@ class MultiDomainClassifier(EncoderTaskModel):
         }
 
 
-def build_multi_domain_classifier(
-    encoder,
-    domains,
-    dropout=0.1,
-    freeze_encoder=False,
-    pooling="cls",
-    dtype=None,
-    name="multi_domain_classifier",
-):
-    """`MultiDomainClassifier(encoder, domains, ...)`: the classifier's constructor under its
-    older name.
-
-    Args:
-        encoder, domains, dropout, freeze_encoder, pooling, dtype: see `MultiDomainClassifier`.
-        name: model name.
+def build_multi_domain_classifier(encoder, domains, name="multi_domain_classifier", **options):
+    """`MultiDomainClassifier(encoder, domains, name=name, **options)` under its older name.
 
     Example:
 
-    >>> import numpy as np
-    >>> from xdomain_tf.models.encoder_config import EncoderConfig
-    >>> from xdomain_tf.models.transformer_encoder import build_encoder
-    >>> encoder = build_encoder(EncoderConfig.architecture("bert_tiny", vocab_size=100))
-    >>> model = build_multi_domain_classifier(
-    ...     encoder, {"news": ["business", "sport"], "software": ["games", "math", "net"]})
-    >>> ids = np.array([[2, 5, 3]], "int32")
-    >>> logits = model({"token_ids": ids, "segment_ids": 0 * ids, "padding_mask": 1 + 0 * ids,
-    ...                 "domain_id": np.array([1], "int32")})
-    >>> {name: tuple(value.shape) for name, value in logits.items()}
-    {'news': (1, 2), 'software': (1, 3)}
+    >>> from xdomain_tf.models.transformer_encoder import TransformerEncoder
+    >>> build_multi_domain_classifier(TransformerEncoder({"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2}), {"news": ["a", "b"]}).domain_names
+    ['news']
     """
-    return MultiDomainClassifier(
-        encoder,
-        domains,
-        dropout=dropout,
-        freeze_encoder=freeze_encoder,
-        pooling=pooling,
-        dtype=dtype,
-        name=name,
-    )
-
-
-def multi_domain_targets(labels, domain_ids, domains):
-    """Per-domain targets for a mixed-domain batch: each domain's label, -1 elsewhere.
-
-    Works on tensors inside a `tf.data` map as well as eagerly.
-
-    Args:
-        labels: int `[batch]`, each example's label index within its own domain.
-        domain_ids: int `[batch]`, each example's domain index.
-        domains: the classifier's `{domain: [labels]}` dict (or a list of domain names).
-
-    Returns:
-        `{domain name: int32 [batch]}`.
-
-    Example:
-
-    >>> targets = multi_domain_targets([1, 0, 2], [0, 1, 1], ["news", "software"])
-    >>> {name: value.numpy().tolist() for name, value in targets.items()}
-    {'news': [1, -1, -1], 'software': [-1, 0, 2]}
-    """
-    import tensorflow as tf
-
-    labels = tf.cast(labels, tf.int32)
-    domain_ids = tf.cast(domain_ids, tf.int32)
-    return {
-        name: tf.where(tf.equal(domain_ids, index), labels, tf.constant(-1, tf.int32))
-        for index, name in enumerate(domains)
-    }
+    return MultiDomainClassifier(encoder, domains, name=name, **options)

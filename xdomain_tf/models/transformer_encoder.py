@@ -22,12 +22,13 @@ import keras
 from keras import ops
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.layers._utils import default_kernel_initializer
-from xdomain_tf.layers.layer_normalization import check_layer_norm_mode, layer_normalization
-from xdomain_tf.layers.multi_head_attention import check_mask_mode
+from xdomain_tf.layers._utils import check_choice, default_kernel_initializer
+from xdomain_tf.layers.layer_normalization import LAYER_NORM_MODES, layer_normalization
+from xdomain_tf.layers.multi_head_attention import MASK_MODES
 from xdomain_tf.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from xdomain_tf.layers.transformer_encoder_block import TransformerEncoderBlock
 from xdomain_tf.models.encoder_config import EncoderConfig
+from xdomain_tf.models.encoder_task_model import token_inputs
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
@@ -112,8 +113,8 @@ class TransformerEncoder(keras.Model):
             raise XDomainError(
                 f"adapter_reduction_factor must be a positive integer, got {adapter_reduction_factor!r}"
             )
-        check_mask_mode(attention_mask_mode)
-        check_layer_norm_mode(layer_norm_mode)
+        check_choice("attention_mask_mode", attention_mask_mode, MASK_MODES)
+        check_choice("layer_norm_mode", layer_norm_mode, LAYER_NORM_MODES)
 
         # === Layers ===
         self.embeddings = TokenAndPositionEmbedding(
@@ -161,10 +162,7 @@ class TransformerEncoder(keras.Model):
         )
 
         # === Functional Model ===
-        inputs = {
-            name: keras.Input(shape=(None,), dtype="int32", name=name)
-            for name in ("token_ids", "segment_ids", "padding_mask")
-        }
+        inputs = token_inputs()
         adapter_index = None
         if num_adapters:
             adapter_index = keras.Input(shape=(), dtype="int32", name="adapter_index")

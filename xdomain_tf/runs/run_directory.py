@@ -74,7 +74,13 @@ class RunDirectory:
         return json.loads(self.run_info_path.read_text(encoding="utf-8"))
 
     def save(self, *, kind, model, encoder, encoder_config, preprocessor, options, label_space=None, extra=None):
-        """Writes every artifact, each atomically, and run.json last."""
+        """Writes every artifact, each atomically, and run.json last.
+
+        `model.keras` is the whole model; for a classifier that is the
+        `MultiDomainTextClassifier` with its preprocessor and vocabulary inside.
+        `preprocessor.json` (its config) and `vocab.txt` are also written for readers that
+        need only the tokenizer (`--init`, pretraining runs).
+        """
         import keras
         import tensorflow as tf
 
@@ -91,7 +97,7 @@ class RunDirectory:
             weights_file.rename(tmp)
         write_json_atomic(self.encoder_config_path, encoder_config.to_dict())
         write_json_atomic(self.preprocessor_path, keras.saving.serialize_keras_object(preprocessor))
-        write_text_atomic(self.vocab_path, "\n".join(preprocessor.tokenizer.vocabulary) + "\n")
+        preprocessor.tokenizer.save_vocabulary(str(self.vocab_path))
         if label_space is not None:
             label_space.to_json(self.label_space_path)
         write_json_atomic(self.options_path, options)
@@ -110,7 +116,12 @@ class RunDirectory:
         )
 
     def load_model(self):
-        """The trained Keras model, loaded with `safe_mode=True`."""
+        """The trained Keras model, loaded with `safe_mode=True`.
+
+        The classes of lower packages are registered here; a classifier run's
+        `MultiDomainTextClassifier` is registered by importing `xdomain_tf.tasks` (what
+        `MultiDomainTextClassifier.from_preset(run_dir)` does).
+        """
         import keras
 
         from xdomain_tf.runs.serializables import register_serializables
@@ -128,7 +139,10 @@ class RunDirectory:
         self.run_info()
         register_serializables()
         config = json.loads(self.preprocessor_path.read_text(encoding="utf-8"))
-        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+        preprocessor = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        if not preprocessor.tokenizer.has_vocabulary:  # the vocabulary is vocab.txt, not config
+            preprocessor.tokenizer.set_vocabulary(str(self.vocab_path))
+        return preprocessor
 
     def load_label_space(self):
         from xdomain_tf.data.label_space import LabelSpace

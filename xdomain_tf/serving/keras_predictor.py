@@ -1,12 +1,13 @@
-"""`KerasPredictor`: predictions of a run directory's Keras model."""
+"""`KerasPredictor`: predictions of a `MultiDomainTextClassifier` (object, run or .keras)."""
 from xdomain_tf.serving.predictor import Predictor
 
 
 class KerasPredictor(Predictor):
-    """Labels texts with the Keras model and Preprocessor of a classifier run directory.
+    """Labels texts with a classifier's own `classify` (tokenization, routing and label
+    lookup in one graph).
 
     Args:
-        run_dir: a finished classifier run directory.
+        model: a `MultiDomainTextClassifier`, a classifier run directory or a `.keras` file.
         batch_size: texts per model call.
 
     Example:
@@ -16,29 +17,13 @@ class KerasPredictor(Predictor):
 
     kind = "keras"
 
-    def __init__(self, run_dir, batch_size=64):
+    def __init__(self, model, batch_size=64):
         super().__init__(batch_size)
-        from xdomain_tf.export.saved_model_export import load_classifier_run
-        from xdomain_tf.runs.run_directory import RunDirectory
+        from xdomain_tf.tasks import load_classifier
 
-        self.model, self.preprocessor, _ = load_classifier_run(RunDirectory(run_dir))
+        self.model, _ = load_classifier(model)
         self.domains = {domain: list(labels) for domain, labels in self.model.domains.items()}
 
     def _predict_batch(self, texts, domains, text_pairs):
-        import numpy as np
-        import tensorflow as tf
-
-        names = list(self.domains)
-        inputs = {"text": tf.constant(texts)}
-        if text_pairs is not None:
-            inputs["text_pair"] = tf.constant(text_pairs)
-        features = dict(self.preprocessor(inputs))
-        features["domain_id"] = tf.constant([names.index(domain) for domain in domains], tf.int32)
-        logits = self.model(features, training=False)
-        labels, scores = [], []
-        for row, domain in enumerate(domains):
-            probabilities = tf.nn.softmax(tf.cast(logits[domain][row], tf.float32)).numpy()
-            index = int(np.argmax(probabilities))
-            labels.append(self.domains[domain][index])
-            scores.append(probabilities[index])
-        return labels, scores
+        results = self.model.classify(texts, domains, text_pairs, batch_size=len(texts))
+        return [row["label"] for row in results], [row["score"] for row in results]

@@ -8,7 +8,7 @@ def load_predictor(path, batch_size=64):
     """Opens a model for prediction, whatever its kind.
 
     Args:
-        path: a classifier run directory (holds run.json), a SavedModel version folder
+        path: a classifier run directory (holds run.json), a `.keras` classifier file, a SavedModel version folder
             (holds saved_model.pb), an export base folder (its highest integer version is
             used) or a `.tflite` file.
         batch_size: texts per model call.
@@ -22,9 +22,13 @@ def load_predictor(path, batch_size=64):
         predictor.predict(["A late goal won the cup"], "news")
     """
     path = pathlib.Path(path)
+    if path.is_file() and path.suffix == ".keras":
+        from xdomain_tf.serving.keras_predictor import KerasPredictor
+
+        return KerasPredictor(path, batch_size)
     if path.is_file():
         if path.suffix != ".tflite":
-            raise XDomainError(f"{path}: a model file must be a .tflite file")
+            raise XDomainError(f"{path}: a model file must be a .tflite or .keras file")
         from xdomain_tf.serving.tflite_predictor import TFLitePredictor
 
         return TFLitePredictor(path, batch_size)

@@ -98,9 +98,19 @@ def load_encoder_preset(
     if vocabulary is not None:
         raise XDomainError(f"vocabulary= is for an architecture preset; {preset!r} brings its own tokenizer")
     from xdomain_tf.checkpoints import resolve_init
+    from xdomain_tf.tasks.multi_domain_text_classifier import _saved_classifier
 
-    initialized = resolve_init(preset)
-    config, tokenizer, encoder = initialized.config, initialized.tokenizer, initialized.encoder
+    classifier = _saved_classifier(preset)
+    if classifier is not None:
+        from xdomain_tf.checkpoints import plain_encoder
+
+        encoder = plain_encoder(classifier.encoder)
+        config, tokenizer = encoder.encoder_config, classifier.preprocessor.tokenizer
+        source = f"classifier {preset}"
+    else:
+        initialized = resolve_init(preset)
+        config, tokenizer, encoder = initialized.config, initialized.tokenizer, initialized.encoder
+        source = initialized.source
     if tokenizer is None:
         raise XDomainError(f"{preset}: no vocab.txt beside the model, so there is no tokenizer")
     if sequence_length > config.max_position_embeddings:
@@ -108,12 +118,12 @@ def load_encoder_preset(
             f"sequence_length {sequence_length} is longer than {preset}'s "
             f"{config.max_position_embeddings} positions"
         )
-    log(f"initialised from {initialized.source}")
+    log(f"initialised from {source}")
     if any(options.values()):
         rebuilt = TransformerEncoder(config, name=encoder.name, **options)
         copy_weights_by_path(encoder, rebuilt)
         encoder = rebuilt
-    return EncoderPreset(encoder, tokenizer, config, True, initialized.source)
+    return EncoderPreset(encoder, tokenizer, config, True, source)
 
 
 def architecture_vocabulary(vocabulary, vocabulary_size, preset, log):

@@ -101,9 +101,6 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         if learning_rate is not None and not 0 < float(learning_rate) < 1:
             raise XDomainError(f"learning_rate must be in (0, 1), got {learning_rate!r}")
         domains = validate_domains(domains)
-        num_adapters = getattr(encoder, "num_adapters", 0)
-        if num_adapters and num_adapters != len(domains):
-            raise XDomainError(f"the encoder has {num_adapters} adapters but there are {len(domains)} domains")
 
         # === Layers ===
         self.preprocessor = preprocessor
@@ -206,7 +203,7 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
     def classify_text(self, text, domain, text_pair=None):
         """Tokenizes, runs and routes a batch in one graph: `[batch]` tf.string `text`,
         `domain` (and `text_pair`) -> `label`, `score`, `probabilities`, `label_id`."""
-        features = self._features(text, text_pair)
+        features = self.features(text, text_pair)
         features["domain_id"] = self.domain_ids(domain)
         return self.classify_features(features)
 
@@ -250,6 +247,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise XDomainError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(x, dict) and "token_ids" in x:  # already packed features
+            x = tf.data.Dataset.from_tensor_slices(x if y is None else (x, _as_targets(y)))
         if isinstance(x, tf.data.Dataset):
             return self._from_dataset(x, batch_size, labelled)
         columns = self._columns(x, y)
@@ -357,14 +356,14 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
                 columns[key] = [record[key] for record in records]
         return columns
 
-    def _features(self, text, text_pair=None):
+    def features(self, text, text_pair=None):
         inputs = {"text": text} if text_pair is None else {"text": text, "text_pair": text_pair}
         if self.preprocessor is None:
             raise XDomainError("this model has no preprocessor: give it token ids, or attach a Preprocessor")
         return dict(self.preprocessor(inputs))
 
     def _preprocess_columns(self, columns):
-        features = self._features(columns["text"], columns.get("text_pair"))
+        features = self.features(columns["text"], columns.get("text_pair"))
         features["domain_id"] = self.domain_ids(columns["domain"])
         if "label" not in columns:
             return features
@@ -399,7 +398,7 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             if "token_ids" in x:
                 features = {name: x[name] for name in TOKEN_FEATURES}
             else:
-                features = self._features(x["text"], x.get("text_pair"))
+                features = self.features(x["text"], x.get("text_pair"))
             if "domain_id" in x:
                 features["domain_id"] = tf.cast(x["domain_id"], tf.int32)
             elif "domain" in x:
@@ -450,6 +449,14 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             }
         super().compile(**arguments)
 
+    def get_compile_config(self):
+        if not self.compiled or self._compile_arguments is None:
+            return None
+        arguments = dict(self._compile_arguments)
+        if not (isinstance(arguments["optimizer"], str) and arguments["optimizer"] == "auto"):
+            arguments["optimizer"] = self.optimizer
+        return {key: keras.saving.serialize_keras_object(value) for key, value in arguments.items()}
+
     def compile_from_config(self, config):
         # A reloaded model is compiled as it was saved (optimizer state included).
         config = keras.saving.deserialize_keras_object(config)
@@ -470,8 +477,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         """`keras.Model.fit` on raw text (any accepted input, see the class docstring).
 
         `validation_data` is `(x, y)`, `x` with labels inside, or a dataset. Without
-        an earlier `compile` (or after `compile()` with `"auto"` optimizer) the default
-        optimizer's schedule spans exactly this fit's steps.
+        an earlier `compile` (or after `compile()` with the `"auto"` optimizer) every
+        `fit` gets a fresh default optimizer whose schedule spans exactly its steps.
         """
         if kwargs.get("validation_split"):
             raise XDomainError("validation_split is not supported: pass validation_data")
@@ -488,7 +495,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         if not self.compiled:
             self.compile()
         optimizer = (self._compile_arguments or {}).get("optimizer")
-        if isinstance(optimizer, str) and optimizer == "auto" and int(self.optimizer.iterations) == 0:
+        if isinstance(optimizer, str) and optimizer == "auto":
+            # A fresh schedule (and AdamW state) for every fit: warmup, then decay to 0.
             self._compile_for(total_steps=total)
         # The examples are shuffled above (each epoch anew); Keras must not try again.
         return super().fit(train, epochs=epochs, validation_data=validation, shuffle=False, **kwargs)
@@ -694,6 +702,43 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         }
 
 
+def load_classifier(model):
+    """The classifier behind `model`, and its run directory when it has one.
+
+    Args:
+        model: a `MultiDomainTextClassifier`, a classifier run directory (written by
+            `xdomain-tf train`) or a `.keras` file holding one.
+
+    Returns:
+        `(classifier, run)`: `run` is the `RunDirectory`, or None.
+
+    Example:
+
+    >>> load_classifier("runs/missing")
+    Traceback (most recent call last):
+    ...
+    xdomain_tf.errors.XDomainError: runs/missing: no such classifier (a MultiDomainTextClassifier, a classifier run directory or a .keras file)
+    """
+    from xdomain_tf.runs import RunDirectory
+
+    if isinstance(model, MultiDomainTextClassifier):
+        return model, None
+    if not isinstance(model, (str, os.PathLike)) or not os.path.exists(model):
+        raise XDomainError(
+            f"{model}: no such classifier (a MultiDomainTextClassifier, a classifier run directory or a .keras file)"
+        )
+    path = os.fspath(model)
+    run = RunDirectory(path) if os.path.isdir(path) else None
+    if run is not None:
+        info = run.run_info()
+        if info.get("kind", "classifier") != "classifier":
+            raise XDomainError(f"{path}: a {info.get('kind')!r} run, not a classifier run")
+    classifier = _saved_classifier(path)
+    if classifier is None:
+        raise XDomainError(f"{path}: does not hold a MultiDomainTextClassifier")
+    return classifier, run
+
+
 def _saved_classifier(preset):
     """The classifier in a `.keras` file or classifier run directory, else None."""
     if not isinstance(preset, (str, os.PathLike)):
@@ -715,6 +760,13 @@ def _saved_classifier(preset):
             raise XDomainError(f"{path}: cannot load the saved model ({error})") from error
         return model if isinstance(model, MultiDomainTextClassifier) else None
     return None
+
+
+def _as_targets(y):
+    if isinstance(y, dict):
+        return {key: np.asarray(value) for key, value in y.items()}
+    values = _as_list(y, "y")
+    return np.asarray(values, dtype=np.int32 if _all_ints(values) else object)
 
 
 def _as_list(values, name):

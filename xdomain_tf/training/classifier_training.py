@@ -24,14 +24,20 @@ from xdomain_tf.training.training_run import (
 )
 
 
-def train_classifier(options, log=print):
+def train_classifier(options, callbacks=None, log=print):
     """Trains a multi-domain classifier and writes its run directory.
 
     Domains and label sets come from the training data. Running the same call again after
     an interruption resumes from the last checkpoint in `options.out`.
 
+    The run directory's `model.keras` is a `MultiDomainTextClassifier` (tokenizer and
+    labels inside): load it with `MultiDomainTextClassifier.from_preset(run_dir)` or
+    `keras.saving.load_model`.
+
     Args:
         options: a `TrainOptions`.
+        callbacks: more Keras callbacks for the fit (e.g. `keras.callbacks.TensorBoard`),
+            called after the run's own.
         log: where progress lines go.
 
     Returns:
@@ -43,10 +49,13 @@ def train_classifier(options, log=print):
     >>> from xdomain_tf.training.train_options import TrainOptions
     >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/demo"))  # doctest: +SKIP
     """
-    return run_training(options, _train, log)
+    extra_callbacks = list(callbacks or [])
+    return run_training(
+        options, lambda *arguments: _train(*arguments, extra_callbacks=extra_callbacks), log
+    )
 
 
-def _train(options, run, distribution, chief, log):
+def _train(options, run, distribution, chief, log, extra_callbacks=()):
     keras.utils.set_random_seed(options.seed)
 
     label_space = _label_space(run, options)
@@ -64,15 +73,18 @@ def _train(options, run, distribution, chief, log):
             log=log,
         )
         encoder, preprocessor = prepared.encoder, prepared.preprocessor
-        from xdomain_tf.models import MaskedSparseCategoricalAccuracy, build_multi_domain_classifier
+        from xdomain_tf.models import MaskedSparseCategoricalAccuracy
+        from xdomain_tf.tasks import MultiDomainTextClassifier
 
         freeze = "base" if (options.adapters or options.lora_rank) else bool(options.freeze_encoder)
-        classifier = build_multi_domain_classifier(
+        classifier = MultiDomainTextClassifier(
             encoder,
             {d: list(label_space.labels(d)) for d in label_space.domains},
+            preprocessor=preprocessor,
             dropout=options.dropout,
             freeze_encoder=freeze,
             pooling=options.pooling,
+            learning_rate=options.learning_rate or (5e-5 if prepared.pretrained else 1e-3),
         )
         trainer = MultiDomainTrainer(
             classifier,
@@ -119,6 +131,7 @@ def _train(options, run, distribution, chief, log):
     callbacks.insert(0, MeanOfDomains(label_space.domains))
     if options.adversarial:
         callbacks.append(DomainAdversarySchedule(trainer.reversal, total_steps))
+    callbacks.extend(extra_callbacks)
     before_epoch = (lambda epoch: log(f"epoch {epoch + 1}: {apply_unfreezing(encoder, epoch)} encoder block(s) training")) if (
         options.unfreeze == "gradual"
     ) else None

@@ -68,75 +68,30 @@ def prepare_encoder(
     >>> prepared.pretrained, prepared.preprocessor.seq_len  # doctest: +SKIP
     (False, 64)
     """
-    from xdomain_tf.models import build_encoder
+    from xdomain_tf.tasks import load_encoder_preset
     from xdomain_tf.text.preprocessor import Preprocessor
-    from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
-    from xdomain_tf.text.wordpiece_trainer import train_wordpiece_vocabulary
+    from xdomain_tf.text.vocabulary_file import write_vocabulary
 
-    options = dict(
-        num_adapters=num_adapters, adapter_reduction_factor=adapter_reduction_factor, lora_rank=lora_rank, causal=causal
-    )
+    vocabulary = None
     if init in EncoderConfig.preset_names():
         if run.vocab_path.exists():
-            vocabulary = run.vocab_path.read_text(encoding="utf-8").splitlines()
+            # A resumed run tokenizes with the vocabulary its first attempt trained.
+            vocabulary = str(run.vocab_path)
         else:
+            from xdomain_tf.text.wordpiece_trainer import train_wordpiece_vocabulary
+
             log(f"training a WordPiece vocabulary of {vocab_size} tokens on the training text")
             vocabulary = train_wordpiece_vocabulary(texts(), vocab_size)
-            run.path.mkdir(parents=True, exist_ok=True)
-            from xdomain_tf.utils.atomic import write_text_atomic
-
-            write_text_atomic(run.vocab_path, "\n".join(vocabulary) + "\n")
-        config = EncoderConfig.preset(
-            init, vocab_size=len(vocabulary), max_position_embeddings=max(512, seq_len)
-        )
-        tokenizer = WordPieceTokenizer(vocabulary)
-        encoder = build_encoder(config, **options)
-        pretrained = False
-    else:
-        from xdomain_tf.checkpoints import resolve_init
-
-        initialized = resolve_init(init)
-        config, tokenizer, source = initialized.config, initialized.tokenizer, initialized.encoder
-        if seq_len > config.max_position_embeddings:
-            from xdomain_tf.errors import XDomainError
-
-            raise XDomainError(
-                f"--seq-len {seq_len} is longer than {init}'s {config.max_position_embeddings} positions"
-            )
-        log(f"initialised from {initialized.source}")
-        if any(options.values()):
-            encoder = build_encoder(config, **options)
-            copy_weights_by_path(source, encoder)
-        else:
-            encoder = source
-        pretrained = True
-    preprocessor = Preprocessor(tokenizer, sequence_length=seq_len)
-    return PreparedEncoder(encoder, preprocessor, config, pretrained)
-
-
-def copy_weights_by_path(source, target):
-    """Assigns each of `target`'s weights from the `source` weight with the same path
-    relative to the model (adapter and LoRA weights, absent from the source, keep their
-    initial values). Returns the number of weights copied.
-
-    Example:
-
-    >>> from xdomain_tf.models import EncoderConfig, build_encoder
-    >>> config = EncoderConfig.preset("bert_tiny", vocab_size=50)
-    >>> plain, with_lora = build_encoder(config), build_encoder(config, lora_rank=2)
-    >>> copy_weights_by_path(plain, with_lora), len(with_lora.weights)
-    (31, 39)
-    """
-    prefix_source, prefix_target = f"{source.name}/", f"{target.name}/"
-    by_path = {w.path.removeprefix(prefix_source): w for w in source.weights}
-    copied = 0
-    for weight in target.weights:
-        match = by_path.get(weight.path.removeprefix(prefix_target))
-        if match is not None:
-            weight.assign(match.value)
-            copied += 1
-    if copied != len(source.weights):
-        from xdomain_tf.errors import XDomainError
-
-        raise XDomainError(f"copied {copied} of {len(source.weights)} encoder weights: the layouts differ")
-    return copied
+            write_vocabulary(vocabulary, run.vocab_path)
+    loaded = load_encoder_preset(
+        init,
+        vocabulary=vocabulary,
+        sequence_length=seq_len,
+        num_adapters=num_adapters,
+        adapter_reduction_factor=adapter_reduction_factor,
+        lora_rank=lora_rank,
+        causal=causal,
+        log=log,
+    )
+    preprocessor = Preprocessor(loaded.tokenizer, sequence_length=seq_len)
+    return PreparedEncoder(loaded.encoder, preprocessor, loaded.config, loaded.pretrained)

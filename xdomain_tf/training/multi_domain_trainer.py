@@ -5,6 +5,7 @@ from keras import ops
 from keras.src.losses.loss import scale_loss_for_distribution
 
 from xdomain_tf.layers.gradient_reversal import GradientReversal
+from xdomain_tf.models.domain_losses import masked_domain_losses
 from xdomain_tf.training.distribution.local_symbolic_build import LocalSymbolicBuild
 
 ADVERSARY_OUTPUT = "_domain_adversary"
@@ -68,9 +69,6 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
 
             raise XDomainError(f"domain_weights name unknown domain(s) {unknown}; known: {self.domains}")
         self.static_weights = [float((domain_weights or {}).get(d, 1.0)) for d in self.domains]
-        self.cross_entropy = keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, ignore_class=-1, reduction=None
-        )
         if loss_weighting == "uncertainty":
             self.log_variances = self.add_weight(
                 name="log_variances", shape=(len(self.domains),), initializer="zeros", trainable=True
@@ -94,12 +92,8 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         total = 0.0
-        for index, domain in enumerate(self.domains):
-            labels = ops.cast(y[domain], "int32")
-            mask = ops.cast(ops.not_equal(labels, -1), "float32")
-            count = ops.sum(mask)
-            per_example = self.cross_entropy(ops.maximum(labels, 0), y_pred[domain]) * mask
-            domain_loss = ops.sum(per_example) / ops.maximum(count, 1.0)
+        losses = masked_domain_losses(y, y_pred, self.domains)
+        for index, (domain_loss, count) in enumerate(losses):
             self.domain_loss_trackers[index].update_state(domain_loss, sample_weight=count)
             if self.loss_weighting == "uncertainty":
                 present = ops.cast(count > 0, "float32")

@@ -1,19 +1,16 @@
-"""Runs a trained multi-domain classifier over records."""
-import numpy as np
+"""Runs a trained multi-domain classifier over records and gathers what a report needs."""
+import os
 
-from xdomain_tf.data.pipeline import make_dataset
 from xdomain_tf.data.readers import read_records
 
 
-def classify_records(model, preprocessor, label_space, records_or_paths, batch_size=64, with_labels=True):
-    """Classifies every record with its own domain's head.
+def classify_records(classifier, records_or_paths, batch_size=64, with_labels=True):
+    """Classifies every record with its own domain's head (`classifier.classify`).
 
     Args:
-        model: a `MultiDomainClassifier` (dict of logits by domain).
-        preprocessor: its `Preprocessor`.
-        label_space: its `LabelSpace`.
+        classifier: a `MultiDomainTextClassifier`.
         records_or_paths: data files or record dicts (each with `text` and `domain`).
-        batch_size: examples per batch.
+        batch_size: examples per model call.
         with_labels: the records carry labels (returned as `true`).
 
     Returns:
@@ -21,50 +18,41 @@ def classify_records(model, preprocessor, label_space, records_or_paths, batch_s
 
     Example:
 
-    >>> rows = classify_records(model, preprocessor, label_space, "valid.jsonl")  # doctest: +SKIP
+    >>> rows = classify_records(clf, "valid.jsonl")  # doctest: +SKIP
+    >>> rows[0]  # doctest: +SKIP
+    {'domain': 'news', 'label': 'sport', 'score': 0.97, 'true': 'sport'}
     """
-    if isinstance(records_or_paths, (str, bytes)) or hasattr(records_or_paths, "__fspath__"):
+    if isinstance(records_or_paths, (str, bytes, os.PathLike)):
         records_or_paths = [records_or_paths]
-    records_or_paths = list(records_or_paths)
-    if records_or_paths and not isinstance(records_or_paths[0], dict):
-        records_or_paths = list(read_records(records_or_paths, require_label=with_labels))
-    dataset = make_dataset(
-        records_or_paths, preprocessor, label_space, batch_size, training=False, bucketing=False,
-        multi_head=False, with_labels=with_labels,
+    records = list(records_or_paths)
+    if records and not isinstance(records[0], dict):
+        records = list(read_records(records, require_label=with_labels))
+    pairs = [record.get("text_pair", "") for record in records] if any("text_pair" in r for r in records) else None
+    rows = classifier.classify(
+        [record["text"] for record in records], [record["domain"] for record in records], pairs, batch_size=batch_size
     )
-    rows = []
-    for batch in dataset:
-        features = batch[0] if with_labels else batch
-        logits = model.predict_on_batch(features)
-        domain_ids = features["domain_id"].numpy()
-        truths = batch[1].numpy() if with_labels else [None] * len(domain_ids)
-        for index, (domain_id, truth) in enumerate(zip(domain_ids, truths)):
-            domain = label_space.domains[domain_id]
-            row_logits = np.asarray(logits[domain][index], dtype="float64")
-            probabilities = np.exp(row_logits - row_logits.max())
-            probabilities /= probabilities.sum()
-            best = int(probabilities.argmax())
-            row = {"domain": domain, "label": label_space.labels(domain)[best], "score": float(probabilities[best])}
-            if with_labels:
-                row["true"] = label_space.labels(domain)[int(truth)]
-            rows.append(row)
+    if with_labels:
+        for row, record in zip(rows, records):
+            row["true"] = record["label"]
     return rows
 
 
-def evaluate_rows(rows, label_space):
+def evaluate_rows(rows, domains):
     """`evaluation_report` input from `classify_records` rows: `{domain: (true, predicted, labels)}`.
+
+    Args:
+        rows: `classify_records` rows with `true` labels.
+        domains: `{domain: [labels]}` (e.g. `classifier.domains`).
 
     Example:
 
-    >>> from xdomain_tf.data.label_space import LabelSpace
-    >>> space = LabelSpace({"news": ["politics", "sport"]})
     >>> evaluate_rows([{"domain": "news", "true": "sport", "label": "politics"},
-    ...                {"domain": "news", "true": "sport", "label": "sport"}], space)
+    ...                {"domain": "news", "true": "sport", "label": "sport"}], {"news": ["politics", "sport"]})
     {'news': (['sport', 'sport'], ['politics', 'sport'], ['politics', 'sport'])}
     """
     per_domain = {}
     for row in rows:
-        true, predicted, _ = per_domain.setdefault(row["domain"], ([], [], list(label_space.labels(row["domain"]))))
+        true, predicted, _ = per_domain.setdefault(row["domain"], ([], [], list(domains[row["domain"]])))
         true.append(row["true"])
         predicted.append(row["label"])
     return per_domain

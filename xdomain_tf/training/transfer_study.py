@@ -36,7 +36,7 @@ def transfer_experiment(options, group_by="domain", all_but_one=True, metric="ma
     """
     from xdomain_tf.evaluation.multi_domain_report import evaluation_report
     from xdomain_tf.evaluation.transfer_results import transfer_matrix, transfer_report
-    from xdomain_tf.runs.run_directory import RunDirectory
+    from xdomain_tf.tasks import load_classifier
     from xdomain_tf.training.classifier_training import train_classifier
     from xdomain_tf.training.record_classification import classify_records, evaluate_rows
 
@@ -57,14 +57,13 @@ def transfer_experiment(options, group_by="domain", all_but_one=True, metric="ma
         log(f"== training on {name} ({len(train_records)} examples)")
         run_options = dataclasses.replace(options, train=[str(data_dir / "train.jsonl")], valid=[], out=str(out / name))
         train_classifier(run_options, log=log)
-        run = RunDirectory(run_options.out)
-        model, preprocessor, label_space = run.load_model(), run.load_preprocessor(), run.load_label_space()
+        classifier, _ = load_classifier(run_options.out)
         reports = {}
         for group in eval_groups:
             records = [{**r, "domain": SHARED_DOMAIN} for r in valid.get(group, [])]
             if records:
-                rows = classify_records(model, preprocessor, label_space, records)
-                (only_domain, scores), = evaluation_report(evaluate_rows(rows, label_space))["domains"].items()
+                rows = classify_records(classifier, records)
+                (only_domain, scores), = evaluation_report(evaluate_rows(rows, classifier.domains))["domains"].items()
                 reports[group] = scores
         return {"domains": reports}
 

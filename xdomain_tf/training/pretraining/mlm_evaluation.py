@@ -90,7 +90,7 @@ def evaluate_mlm(
 
 
 def _masked_lm(model, preprocessor, mlm_head_weights, seq_len, head_seed):
-    from xdomain_tf.models.build_masked_lm import build_masked_lm
+    from xdomain_tf.models.masked_lm import MaskedLM
     from xdomain_tf.models.masked_lm import MaskedLM
     from xdomain_tf.models.transformer_encoder import TransformerEncoder
 
@@ -102,7 +102,7 @@ def _masked_lm(model, preprocessor, mlm_head_weights, seq_len, head_seed):
         if preprocessor is None:
             raise XDomainError("evaluate_mlm: pass the preprocessor that goes with the encoder")
         keras.utils.set_random_seed(head_seed)
-        return build_masked_lm(model, mlm_head_weights=mlm_head_weights), preprocessor
+        return MaskedLM(model, mlm_head_weights=mlm_head_weights), preprocessor
     from xdomain_tf.checkpoints.init_resolution import resolve_init
     from xdomain_tf.text.preprocessor import Preprocessor
     from xdomain_tf.training.pretraining.head_weights import mlm_head_weights_for
@@ -118,5 +118,5 @@ def _masked_lm(model, preprocessor, mlm_head_weights, seq_len, head_seed):
     if preprocessor is None:
         preprocessor = Preprocessor(initialized.tokenizer, sequence_length=seq_len)
     keras.utils.set_random_seed(head_seed)
-    return build_masked_lm(initialized.encoder, mlm_head_weights=weights), preprocessor
+    return MaskedLM(initialized.encoder, mlm_head_weights=weights), preprocessor
 
