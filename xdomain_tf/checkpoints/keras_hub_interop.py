@@ -3,6 +3,15 @@
 Both directions go through the Hugging Face tensor layout (`hf_bert_tensor_shapes`), the
 one naming scheme the project's converters share. keras-hub is imported only inside the
 functions.
+
+Example:
+
+>>> import keras_hub  # doctest: +SKIP
+>>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
+...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
+>>> encoder, config = from_keras_hub_backbone(backbone)  # doctest: +SKIP
+>>> to_keras_hub_backbone(encoder).count_params() == backbone.count_params()  # doctest: +SKIP
+True
 """
 import re
 
@@ -53,11 +62,8 @@ def keras_hub_backbone_config(backbone):
     Args:
         backbone: a `keras_hub.models.BertBackbone`.
 
-    Example:
+    Example (`backbone` as in the module example):
 
-    >>> import keras_hub  # doctest: +SKIP
-    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
-    ...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
     >>> keras_hub_backbone_config(backbone).hidden_act  # doctest: +SKIP
     'gelu_approximate'
     """
@@ -84,11 +90,8 @@ def keras_hub_backbone_to_hf_tensors(backbone):
     Args:
         backbone: a `keras_hub.models.BertBackbone`.
 
-    Example:
+    Example (`backbone` as in the module example):
 
-    >>> import keras_hub  # doctest: +SKIP
-    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
-    ...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
     >>> tensors = keras_hub_backbone_to_hf_tensors(backbone)  # doctest: +SKIP
     >>> tensors["encoder.layer.0.attention.self.query.weight"].shape  # doctest: +SKIP
     (32, 32)
@@ -120,11 +123,8 @@ def assign_hf_tensors_to_keras_hub_backbone(backbone, tensors):
         backbone: a built `keras_hub.models.BertBackbone` of the matching size.
         tensors: HF tensor name -> array, PyTorch layout (no `bert.` prefix).
 
-    Example:
+    Example (`backbone` as in the module example):
 
-    >>> import keras_hub  # doctest: +SKIP
-    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
-    ...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
     >>> tensors = keras_hub_backbone_to_hf_tensors(backbone)  # doctest: +SKIP
     >>> assign_hf_tensors_to_keras_hub_backbone(backbone, tensors)  # doctest: +SKIP
     """
@@ -152,11 +152,8 @@ def from_keras_hub_backbone(backbone):
     Returns:
         `(encoder, config)`: the `TransformerEncoder` and its `EncoderConfig`.
 
-    Example:
+    Example (`backbone` as in the module example):
 
-    >>> import keras_hub  # doctest: +SKIP
-    >>> backbone = keras_hub.models.BertBackbone(vocabulary_size=100, num_layers=2,
-    ...     num_heads=2, hidden_dim=32, intermediate_dim=64)  # doctest: +SKIP
     >>> encoder, config = from_keras_hub_backbone(backbone)  # doctest: +SKIP
     """
     from xdomain_tf.checkpoints.hf_encoder_weights import assign_hf_tensors

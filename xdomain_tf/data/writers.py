@@ -31,19 +31,11 @@ def write_jsonl(records, path):
     >>> path.read_text(encoding="utf-8")
     '{"text": "Rain today", "label": "weather", "domain": "news"}\\n'
     """
-    fmt, compressed = data_format(path)
-    if fmt != "jsonl":
-        raise XDomainError(f"{path}: write_jsonl needs a .jsonl or .json path")
-    count = 0
+    compressed = _compressed(path, "jsonl", "write_jsonl needs a .jsonl or .json path")
     with atomic_path(path) as temp_path:
         opener = gzip.open if compressed else open
         with opener(temp_path, "wt", encoding="utf-8", newline="\n") as handle:
-            for count, record in enumerate(records, 1):
-                record = normalize_record(
-                    record, require_label=False, require_domain=False, path=path, line=count
-                )
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return count
+            return _write_each(records, path, lambda record: handle.write(json.dumps(record, ensure_ascii=False) + "\n"))
 
 
 def write_tfrecord(records, path):
@@ -68,25 +60,38 @@ def write_tfrecord(records, path):
     >>> list(read_records(path))
     [{'text': 'Rain today', 'label': 'weather', 'domain': 'news'}]
     """
-    fmt, compressed = data_format(path)
-    if fmt != "tfrecord":
-        raise XDomainError(f"{path}: write_tfrecord needs a .tfrecord or .tfrec path")
+    compressed = _compressed(path, "tfrecord", "write_tfrecord needs a .tfrecord or .tfrec path")
     import tensorflow as tf
 
-    count = 0
     with atomic_path(path) as temp_path:
         options = tf.io.TFRecordOptions(compression_type="GZIP" if compressed else "")
         with tf.io.TFRecordWriter(str(temp_path), options) as writer:
-            for count, record in enumerate(records, 1):
-                record = normalize_record(
-                    record, require_label=False, require_domain=False, path=path, line=count
-                )
-                feature = {
-                    name: tf.train.Feature(
-                        bytes_list=tf.train.BytesList(value=[value.encode("utf-8")])
-                    )
-                    for name, value in record.items()
-                }
-                example = tf.train.Example(features=tf.train.Features(feature=feature))
-                writer.write(example.SerializeToString())
+            return _write_each(records, path, lambda record: writer.write(_example_bytes(record)))
+
+
+def _example_bytes(record):
+    """A record as a serialized `tf.train.Example` with one bytes feature per field."""
+    import tensorflow as tf
+
+    feature = {
+        name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode("utf-8")]))
+        for name, value in record.items()
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def _compressed(path, expected_format, message):
+    """Whether `path` is gzip-compressed; an XDomainError when it is not of `expected_format`."""
+    fmt, compressed = data_format(path)
+    if fmt != expected_format:
+        raise XDomainError(f"{path}: {message}")
+    return compressed
+
+
+def _write_each(records, path, write):
+    """Validates each record against the schema (label and domain may be absent) and
+    passes it to `write`; returns the number of records."""
+    count = 0
+    for count, record in enumerate(records, 1):
+        write(normalize_record(record, require_label=False, require_domain=False, path=path, line=count))
     return count

@@ -1,27 +1,17 @@
 """`train_classifier`: the Python API behind `xdomain-tf train`."""
-import math
-
 import keras
 import numpy as np
 
 from xdomain_tf.data.label_space import LabelSpace
 from xdomain_tf.data.pipeline import make_dataset
 from xdomain_tf.data.readers import read_records
-from xdomain_tf.runs.run_directory import RunDirectory
 from xdomain_tf.training.callbacks.domain_adversary_schedule import DomainAdversarySchedule
 from xdomain_tf.training.callbacks.gradual_unfreezing import apply_unfreezing
 from xdomain_tf.training.callbacks.mean_of_domains import MeanOfDomains
-from xdomain_tf.training.distribution.precision import jit_compile_setting
 from xdomain_tf.training.encoder_preparation import prepare_encoder
-from xdomain_tf.training.fit_resumption import resumable_fit
 from xdomain_tf.training.multi_domain_trainer import MultiDomainTrainer
-from xdomain_tf.training.training_run import (
-    parameter_count,
-    run_training,
-    standard_callbacks,
-    training_optimizer,
-    with_known_cardinality,
-)
+from xdomain_tf.training.training_run import compile_and_build, epoch_steps, fit_and_keep_best, log_parameter_count
+from xdomain_tf.training.training_run import run_training, standard_callbacks, training_optimizer, with_known_cardinality
 
 
 def train_classifier(options, callbacks=None, log=print):
@@ -95,20 +85,17 @@ def _train(options, run, distribution, chief, log, extra_callbacks=()):
             adversarial_weight=options.adversarial_weight,
         )
 
-        steps_per_epoch, total_steps = _steps(options, label_space)
-        optimizer = training_optimizer(options, total_steps, prepared.config.num_hidden_layers, prepared.pretrained)
-        trainer.compile(
-            optimizer=optimizer,
+        steps_per_epoch, total_steps = _steps(options)
+        compile_and_build(
+            trainer,
+            training_optimizer(options, total_steps, prepared.config.num_hidden_layers, prepared.pretrained),
+            options,
+            _dummy_batch(),
             metrics={d: [MaskedSparseCategoricalAccuracy(name="accuracy")] for d in label_space.domains},
-            jit_compile=jit_compile_setting(options.jit_compile),
         )
-        trainer(_dummy_batch(label_space), training=False)
-        # Built here, in the strategy scope, over every variable that may ever train.
-        optimizer.build(trainer.trainable_variables)
         if options.unfreeze == "gradual":
             apply_unfreezing(encoder, 0)
-    trainable, total = parameter_count(trainer.trainable_weights), parameter_count(trainer.weights)
-    log(f"parameters: {total:,} total, {trainable:,} trainable ({100 * trainable / total:.2f}%)")
+    trainable, total = log_parameter_count(trainer, log)
 
     # Replicas must see batches of one width; length bucketing is for single-replica runs.
     bucketing = distribution.num_replicas_in_sync == 1
@@ -136,23 +123,20 @@ def _train(options, run, distribution, chief, log, extra_callbacks=()):
         options.unfreeze == "gradual"
     ) else None
 
-    step = resumable_fit(
+    step = fit_and_keep_best(
         trainer,
         train_data,
-        epochs=total_steps // steps_per_epoch,
-        steps_per_epoch=steps_per_epoch,
-        checkpoint_dir=RunDirectory(options.out).checkpoint_dir,
-        validation_data=valid_data,
+        run,
+        options,
+        keeper,
         chief=chief,
-        checkpoint_every=options.checkpoint_every,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=total_steps,
+        validation_data=valid_data,
         callbacks=callbacks,
-        verbose=options.verbose,
         before_epoch=before_epoch,
         log=log,
     )
-    if keeper.best_epoch is not None and run.best_weights_path.exists():
-        trainer.load_weights(run.best_weights_path)
-        log(f"kept the best epoch ({keeper.best_epoch}, {monitor} {keeper.best:.4f})")
     encoder.trainable = True
     summary = {
         "run_dir": str(run.path),
@@ -188,17 +172,11 @@ def _label_space(run, options):
     return label_space
 
 
-def _steps(options, label_space):
+def _steps(options):
     """Steps per epoch (one pass over the training examples) and total steps."""
-    count = sum(1 for _ in read_records(options.train, options.default_domain, on_error="skip"))
-    per_epoch = max(1, math.ceil(count / options.batch_size))
-    if options.steps:
-        epochs = max(1, min(options.epochs, options.steps))
-        per_epoch = max(1, math.ceil(options.steps / epochs))
-        return per_epoch, per_epoch * epochs
-    return per_epoch, per_epoch * options.epochs
+    return epoch_steps(sum(1 for _ in read_records(options.train, options.default_domain, on_error="skip")), options)
 
 
-def _dummy_batch(label_space):
+def _dummy_batch():
     ids = np.zeros((1, 8), "int32")
     return {"token_ids": ids, "segment_ids": ids, "padding_mask": np.ones_like(ids), "domain_id": np.zeros((1,), "int32")}

@@ -1,26 +1,18 @@
 """`train_pretraining`: the Python API behind `xdomain-tf pretrain`."""
 import json
-import math
 
 import keras
 import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.runs.run_directory import RunDirectory
-from xdomain_tf.training.distribution.precision import jit_compile_setting
 from xdomain_tf.training.encoder_preparation import prepare_encoder
-from xdomain_tf.training.fit_resumption import resumable_fit
 from xdomain_tf.training.pretraining.corpus import PretrainingCorpus
 from xdomain_tf.training.pretraining.head_weights import HEAD_FILE, mlm_head_weights_for, save_head_weights
 from xdomain_tf.training.pretraining.input_pipelines import causal_lm_dataset, contrastive_dataset, lm_masker, masked_lm_dataset
 from xdomain_tf.training.pretraining.trainer import PretrainingTrainer
-from xdomain_tf.training.training_run import (
-    parameter_count,
-    run_training,
-    standard_callbacks,
-    training_optimizer,
-    with_known_cardinality,
-)
+from xdomain_tf.training.training_run import compile_and_build, epoch_steps, fit_and_keep_best, log_parameter_count
+from xdomain_tf.training.training_run import run_training, standard_callbacks, training_optimizer, with_known_cardinality
 from xdomain_tf.utils.atomic import write_json_atomic
 
 
@@ -85,15 +77,13 @@ def _train(options, run, distribution, chief, log):
             encoder.pooler.trainable = False  # only NSP/SOP read the pooled output
         trainer = PretrainingTrainer(**models, groups=groups, objective_weights=options.objective_weights)
         steps_per_epoch, total_steps = _steps(options, corpus, objectives)
-        trainer.compile(
-            optimizer=training_optimizer(options, total_steps, prepared.config.num_hidden_layers, prepared.pretrained),
-            jit_compile=jit_compile_setting(options.jit_compile),
+        compile_and_build(
+            trainer,
+            training_optimizer(options, total_steps, prepared.config.num_hidden_layers, prepared.pretrained),
+            options,
+            trainer.dummy_batch(),
         )
-        trainer(trainer.dummy_batch(), training=False)
-        # Built here, in the strategy scope, over every variable that trains.
-        trainer.optimizer.build(trainer.trainable_variables)
-    trainable, total = parameter_count(trainer.trainable_weights), parameter_count(trainer.weights)
-    log(f"parameters: {total:,} total, {trainable:,} trainable ({100 * trainable / total:.2f}%)")
+    trainable, total = log_parameter_count(trainer, log)
 
     masker = lm_masker(preprocessor.tokenizer, options.mask_rate, options.predictions_per_sequence, options.whole_word)
     # Replicas must see batches of one width; length bucketing is for single-replica runs.
@@ -116,22 +106,20 @@ def _train(options, run, distribution, chief, log):
 
     monitor = "val_loss" if valid_data is not None else "loss"
     callbacks, keeper = standard_callbacks(run, options, monitor, chief)
-    step = resumable_fit(
+    step = fit_and_keep_best(
         trainer,
         lambda: builder.training(corpus),
-        epochs=total_steps // steps_per_epoch,
-        steps_per_epoch=steps_per_epoch,
-        checkpoint_dir=checkpoint_dir,
-        validation_data=valid_data,
-        checkpoint_every=options.checkpoint_every,
-        callbacks=callbacks,
-        verbose=options.verbose,
+        run,
+        options,
+        keeper,
         chief=chief,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=total_steps,
+        validation_data=valid_data,
+        callbacks=callbacks,
+        keep_best=valid_data is not None,
         log=log,
     )
-    if valid_data is not None and keeper.best_epoch is not None and run.best_weights_path.exists():
-        trainer.load_weights(run.best_weights_path)
-        log(f"kept the best epoch ({keeper.best_epoch}, {monitor} {keeper.best:.4f})")
     encoder.trainable = True
     encoder.pooler.trainable = True
     if valid_data is not None:
@@ -227,12 +215,7 @@ def _steps(options, corpus, objectives):
         corpus.num_texts() if any(name in objectives for name in ("mlm", "clm")) else 0,
         corpus.num_pairs() if "contrastive" in objectives else 0,
     )
-    per_epoch = max(1, math.ceil(count / options.batch_size))
-    if options.steps:
-        epochs = max(1, min(options.epochs, options.steps))
-        per_epoch = max(1, math.ceil(options.steps / epochs))
-        return per_epoch, per_epoch * epochs
-    return per_epoch, per_epoch * options.epochs
+    return epoch_steps(count, options)
 
 
 def _evaluate(trainer, dataset):
