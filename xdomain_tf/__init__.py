@@ -38,6 +38,12 @@ Example:
 'model.keras'
 """
 
+# The subpackages, lowest layer first.
+_SUBPACKAGES = (
+    "errors", "utils", "layers", "optimizers", "text", "data", "datasets", "evaluation", "models",
+    "runs", "checkpoints", "tasks", "training", "export", "serving", "quickstart", "cli",
+)
+
 __all__ = [
     "register_serializables",
     "build_encoder",
@@ -46,24 +52,7 @@ __all__ = [
     "MultiDomainTextClassifier",
     "TransformerEncoder",
     "__version__",
-    # subpackages, lowest layer first
-    "errors",
-    "utils",
-    "layers",
-    "optimizers",
-    "text",
-    "data",
-    "datasets",
-    "evaluation",
-    "models",
-    "runs",
-    "checkpoints",
-    "tasks",
-    "training",
-    "export",
-    "serving",
-    "quickstart",
-    "cli",
+    *_SUBPACKAGES,
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
@@ -76,13 +65,7 @@ __getattr__, __dir__ = lazy_exports(
         "xdomain_tf.models.transformer_encoder": ["TransformerEncoder", "build_encoder"],
         "xdomain_tf.models.multi_domain_classifier": ["build_multi_domain_classifier"],
         "xdomain_tf.tasks.multi_domain_text_classifier": ["MultiDomainTextClassifier"],
-        **{
-            f"xdomain_tf.{package}": [package]
-            for package in (
-                "errors", "utils", "layers", "optimizers", "text", "data", "datasets", "evaluation", "models",
-                "runs", "checkpoints", "tasks", "training", "export", "serving", "quickstart", "cli",
-            )
-        },
+        **{f"xdomain_tf.{package}": [package] for package in _SUBPACKAGES},
     },
 )
 

@@ -7,10 +7,10 @@ class XDomainError(ValueError):
     Example:
 
     >>> try:
-    ...     raise XDomainError("--batch-size must be positive, got 0")
+    ...     raise XDomainError("batch_size must be positive, got 0")
     ... except ValueError as error:
     ...     print(error)
-    --batch-size must be positive, got 0
+    batch_size must be positive, got 0
     """
 
 

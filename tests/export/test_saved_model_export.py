@@ -98,7 +98,7 @@ def test_next_version_refusal_and_overwrite(classifier_run, tmp_path):
     (base / "3").mkdir(parents=True)
     (base / "notes").mkdir()
     assert choose_version(base, None, False) == 4
-    with pytest.raises(XDomainError, match="exists; pass --overwrite"):
+    with pytest.raises(XDomainError, match="exists; pass overwrite"):
         choose_version(base, 3, False)
     assert choose_version(base, 3, True) == 3
     with pytest.raises(XDomainError, match="positive integer"):

@@ -34,13 +34,22 @@ def test_unknown_yaml_key_is_an_error(tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--precision", "fp8"], "--precision must be one of fp32, bf16, fp16, got 'fp8'"),
-        (["--batch-size", "0"], "--batch-size must be a positive integer, got 0"),
-        (["--alpha", "1.5"], "--alpha must be in \\[0, 1\\], got 1.5"),
-        (["--adapters", "--lora-rank", "4"], "either --adapters or --lora-rank"),
+        (["--precision", "fp8"], "^precision must be one of fp32, bf16, fp16, got 'fp8'"),
+        (["--batch-size", "0"], "^batch_size must be a positive integer, got 0"),
+        (["--alpha", "1.5"], "^alpha must be in \\[0, 1\\], got 1.5"),
+        (["--adapters", "--lora-rank", "4"], "either adapters or lora_rank"),
         (["--loss-weighting", "static"], "needs domain_weights"),
     ],
 )
-def test_bad_values_name_the_flag(argv, message):
+def test_bad_values_name_the_argument(argv, message):
     with pytest.raises(XDomainError, match=message):
         _parse(["--train", "a.jsonl", "--out", "run", *argv])
+
+
+def test_the_cli_names_the_flags(capsys):
+    from xdomain_tf.cli.main import main
+
+    assert main(["train", "--train", "a.jsonl", "--out", "run", "--batch-size", "0"]) == 2
+    assert "xdomain-tf train: error: --batch-size must be a positive integer, got 0" in capsys.readouterr().err
+    assert main(["train", "--train", "a.jsonl", "--out", "run", "--adapters", "--lora-rank", "4"]) == 2
+    assert "choose either --adapters or --lora-rank, not both" in capsys.readouterr().err

@@ -70,16 +70,8 @@ def run(args):
 
         models_config = None if args.models_config == "none" else args.models_config
         version_dir = saved_model(
-            model,
-            args.saved_model,
-            version=args.version,
-            overwrite=args.overwrite,
-            warmup_data=args.warmup_data,
-            warmup_examples=args.warmup_examples,
-            check=args.check,
-            models_config=models_config,
-            model_name=args.model_name,
-            log=print,
+            model, args.saved_model, models_config=models_config, log=print,
+            **_flags(args, "version", "overwrite", "warmup_data", "warmup_examples", "check", "model_name"),
         )
         size = sum(path.stat().st_size for path in version_dir.rglob("*") if path.is_file())
         print(f"saved model: {version_dir} ({size / 1e6:.2f} MB)")
@@ -89,16 +81,9 @@ def run(args):
         from xdomain_tf.export.tflite_export import tflite
 
         report = tflite(
-            model,
-            args.tflite,
-            quantize=args.quantize,
-            with_tokenizer=args.with_tokenizer,
-            calibration_data=args.calibration_data,
-            check_data=args.check_data,
-            calibration_examples=args.calibration_examples,
-            check_examples=args.check_examples,
-            num_threads=args.threads,
-            log=print,
+            model, args.tflite, num_threads=args.threads, log=print,
+            **_flags(args, "quantize", "with_tokenizer", "calibration_data", "calibration_examples", "check_data",
+                     "check_examples"),
         )
         print(
             f"tflite: {report['path']} ({report['size_bytes'] / 1e6:.2f} MB, {report['quantize']}), "
@@ -124,3 +109,8 @@ def _print_op_check(saved_model_dir):
         )
     print("ok: TF Serving 2.20 (tensorflow-text 2.20.0) has every op")
     return 0
+
+
+def _flags(args, *names):
+    """`{name: args.name}`: the flags passed on under their own names."""
+    return {name: getattr(args, name) for name in names}

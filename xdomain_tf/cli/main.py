@@ -8,6 +8,7 @@ stderr, never a traceback.
 import argparse
 import importlib
 import os
+import re
 import sys
 
 # Sub-command name -> module under xdomain_tf.cli.
@@ -44,6 +45,33 @@ def build_parser():
     return parser
 
 
+def flag_names(error, parser, command):
+    """The error's message with the library's argument names (`seq_len`) written as the
+    command's flags (`--seq-len`); record errors (`DataError`) are left as they are.
+
+    Example:
+
+    >>> from xdomain_tf.errors import XDomainError
+    >>> flag_names(XDomainError("seq_len must be at least 8, got 4"), build_parser(), "train")
+    '--seq-len must be at least 8, got 4'
+    """
+    from xdomain_tf.errors import DataError
+
+    message = str(error)
+    if isinstance(error, DataError):
+        return message
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {
+        action.dest: action.option_strings[-1]
+        for action in subparsers.choices[command]._actions
+        if action.option_strings and action.option_strings[-1].startswith("--") and action.dest != "help"
+    }
+    if not flags:
+        return message
+    pattern = re.compile(r"(?<![\w\-\"'`./])(" + "|".join(map(re.escape, sorted(flags, key=len, reverse=True))) + r")(?![\w\-\"'`])")
+    return pattern.sub(lambda match: flags[match.group(1)], message)
+
+
 def main(argv=None):
     """Runs `xdomain-tf` with `argv` (default: `sys.argv[1:]`) and returns the exit code.
 
@@ -62,7 +90,7 @@ def main(argv=None):
     try:
         result = args.run(args)
     except XDomainError as error:
-        print(f"xdomain-tf {args.command}: error: {error}", file=sys.stderr)
+        print(f"xdomain-tf {args.command}: error: {flag_names(error, parser, args.command)}", file=sys.stderr)
         return 2
     except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
         print(f"xdomain-tf {args.command}: error: {error}", file=sys.stderr)

@@ -63,9 +63,7 @@ def options_from_args(options_class, args):
 
     >>> import argparse
     >>> from xdomain_tf.training.train_options import TrainOptions
-    >>> parser = argparse.ArgumentParser()
-    >>> add_training_flags(parser, TrainOptions)
-    >>> args = parser.parse_args(["--train", "a.jsonl", "--out", "runs/x", "--batch-size", "16"])
+    >>> args = argparse.Namespace(config=None, train=["a.jsonl"], out="runs/x", batch_size=16, epochs=None)
     >>> options = options_from_args(TrainOptions, args)
     >>> options.train, options.batch_size, options.epochs
     (['a.jsonl'], 16, 3)

@@ -41,14 +41,8 @@ def write_jsonl(records, path):
 def write_tfrecord(records, path):
     """Writes records as `tf.train.Example`s with one bytes feature per field.
 
-    GZIP-compressed when `path` ends in `.gz`; validated and atomic as `write_jsonl`.
-
-    Args:
-        records: an iterable of record dicts.
-        path: a `.tfrecord`/`.tfrec` path, optionally with `.gz`.
-
-    Returns:
-        The number of records written.
+    Arguments, return value, validation and atomicity as `write_jsonl`, for a
+    `.tfrecord`/`.tfrec` path (GZIP-compressed when it ends in `.gz`).
 
     Example:
 

@@ -207,9 +207,9 @@ def choose_version(export_base, version, overwrite):
     if version is None:
         return (versions[-1] + 1) if versions else 1
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise XDomainError(f"--version must be a positive integer, got {version!r}")
+        raise XDomainError(f"version must be a positive integer, got {version!r}")
     if version in versions and not overwrite:
-        raise XDomainError(f"{pathlib.Path(export_base) / str(version)} exists; pass --overwrite to replace it")
+        raise XDomainError(f"{pathlib.Path(export_base) / str(version)} exists; pass overwrite to replace it")
     return version
 
 

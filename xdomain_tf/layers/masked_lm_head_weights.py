@@ -38,13 +38,7 @@ def assign_mlm_head_weights(head, weights):
     check_mlm_head_keys(weights)
     if not head.built:
         raise XDomainError("assign_mlm_head_weights: build the MaskedLMHead first")
-    targets = {
-        "transform_kernel": head.transform_dense.kernel,
-        "transform_bias": head.transform_dense.bias,
-        "layer_norm_gamma": head.transform_layer_norm.gamma,
-        "layer_norm_beta": head.transform_layer_norm.beta,
-        "output_bias": head.output_bias,
-    }
+    targets = _head_variables(head)
     for key, variable in targets.items():
         value = np.asarray(weights[key])
         if tuple(value.shape) != tuple(variable.shape):
@@ -60,22 +54,14 @@ def mlm_head_weights_of(head):
 
     Example:
 
-    >>> import keras, numpy as np
+    >>> import keras
     >>> from xdomain_tf.layers.masked_lm_head import MaskedLMHead
-    >>> embedding = keras.layers.Embedding(20, 8)
-    >>> embedding.build((None,))
-    >>> head = MaskedLMHead(embedding)
-    >>> _ = head(np.zeros((1, 3, 8), "float32"))
+    >>> head = MaskedLMHead(keras.layers.Embedding(20, 8))
+    >>> head.build((None, 3, 8))
     >>> {key: value.shape for key, value in mlm_head_weights_of(head).items()}
     {'transform_kernel': (8, 8), 'transform_bias': (8,), 'layer_norm_gamma': (8,), 'layer_norm_beta': (8,), 'output_bias': (20,)}
     """
-    return {
-        "transform_kernel": head.transform_dense.kernel.numpy(),
-        "transform_bias": head.transform_dense.bias.numpy(),
-        "layer_norm_gamma": head.transform_layer_norm.gamma.numpy(),
-        "layer_norm_beta": head.transform_layer_norm.beta.numpy(),
-        "output_bias": head.output_bias.numpy(),
-    }
+    return {key: variable.numpy() for key, variable in _head_variables(head).items()}
 
 
 def check_mlm_head_keys(weights):
@@ -91,3 +77,14 @@ def check_mlm_head_keys(weights):
     missing = [key for key in MLM_HEAD_KEYS if key not in weights]
     if missing:
         raise XDomainError(f"masked-LM head weights lack {', '.join(missing)}")
+
+
+def _head_variables(head):
+    """The head's variables under the keys of `MLM_HEAD_KEYS`."""
+    return {
+        "transform_kernel": head.transform_dense.kernel,
+        "transform_bias": head.transform_dense.bias,
+        "layer_norm_gamma": head.transform_layer_norm.gamma,
+        "layer_norm_beta": head.transform_layer_norm.beta,
+        "output_bias": head.output_bias,
+    }

@@ -3,17 +3,17 @@ import keras
 import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.text.preprocessing_layer import PreprocessingLayer, deserialize_tokenizer
 from xdomain_tf.text.word_piece_tokenizer import (
     CLS_TOKEN,
     MASK_TOKEN,
     PAD_TOKEN,
     SEP_TOKEN,
-    WordPieceTokenizer,
 )
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
-class MaskedLMMasker(keras.layers.Layer):
+class MaskedLMMasker(PreprocessingLayer):
     """Selects and masks tokens for masked-language-model pretraining.
 
     Per sequence, `round(mask_rate * candidates)` tokens are selected (at least
@@ -83,15 +83,8 @@ class MaskedLMMasker(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
-        self.built = True
-        if isinstance(tokenizer, dict):
-            tokenizer = keras.saving.deserialize_keras_object(tokenizer)
-        if tokenizer is not None and not isinstance(tokenizer, WordPieceTokenizer):
-            raise XDomainError(
-                f"tokenizer must be a WordPieceTokenizer, got {type(tokenizer).__name__}"
-            )
+        if tokenizer is not None:
+            tokenizer = deserialize_tokenizer(tokenizer)
         if tokenizer is not None and tokenizer.has_vocabulary:
             vocabulary_size = tokenizer.vocabulary_size if vocabulary_size is None else vocabulary_size
             mask_token_id = tokenizer.mask_token_id if mask_token_id is None else mask_token_id

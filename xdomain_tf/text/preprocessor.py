@@ -4,11 +4,12 @@ import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.text.dense_packing import PAD_TO, TRUNCATIONS, pack_segments
+from xdomain_tf.text.preprocessing_layer import PreprocessingLayer, deserialize_tokenizer
 from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
-class Preprocessor(keras.layers.Layer):
+class Preprocessor(PreprocessingLayer):
     """Tokenizes text (or text pairs) and packs it as BERT encoder inputs.
 
     Rows are `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`, trimmed to
@@ -49,6 +50,8 @@ class Preprocessor(keras.layers.Layer):
     ([[2, 5, 3, 6, 3, 0]], [[0, 0, 0, 1, 1, 0]])
     """
 
+    default_dtype = "int32"
+
     def __init__(
         self,
         tokenizer,
@@ -57,18 +60,8 @@ class Preprocessor(keras.layers.Layer):
         pad_to="fixed",
         **kwargs,
     ):
-        if kwargs.get("dtype") is None:
-            kwargs["dtype"] = "int32"
         super().__init__(**kwargs)
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
-        self.built = True
-        if isinstance(tokenizer, dict):
-            tokenizer = keras.saving.deserialize_keras_object(tokenizer)
-        if not isinstance(tokenizer, WordPieceTokenizer):
-            raise XDomainError(
-                f"tokenizer must be a WordPieceTokenizer, got {type(tokenizer).__name__}"
-            )
+        tokenizer = deserialize_tokenizer(tokenizer)
         if truncation not in TRUNCATIONS:
             raise XDomainError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
         if pad_to not in PAD_TO:

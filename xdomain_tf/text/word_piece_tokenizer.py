@@ -11,6 +11,7 @@ from xdomain_tf.text.normalization import (
     normalize_text,
     normalizer_model,
 )
+from xdomain_tf.text.preprocessing_layer import PreprocessingLayer
 from xdomain_tf.text.vocabulary_file import check_vocabulary, read_vocabulary, write_vocabulary
 
 PAD_TOKEN = "[PAD]"
@@ -22,7 +23,7 @@ SPECIAL_TOKENS = (PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN, MASK_TOKEN)
 
 
 @keras.saving.register_keras_serializable(package="xdomain_tf")
-class WordPieceTokenizer(keras.layers.Layer):
+class WordPieceTokenizer(PreprocessingLayer):
     """BERT WordPiece tokenizer built from TensorFlow and tensorflow-text ops.
 
     The same graph tokenizes in `tf.data`, inside Keras models, in exported
@@ -91,6 +92,8 @@ class WordPieceTokenizer(keras.layers.Layer):
     [b'the greatest']
     """
 
+    default_dtype = "int32"
+
     def __init__(
         self,
         vocabulary,
@@ -101,13 +104,7 @@ class WordPieceTokenizer(keras.layers.Layer):
         max_bytes_per_word=100,
         **kwargs,
     ):
-        if kwargs.get("dtype") is None:
-            kwargs["dtype"] = "int32"
         super().__init__(**kwargs)
-        # Strings go through as they are: Keras must not convert them to floats.
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
-        self.built = True
         check_normalization_options(lowercase, strip_accents, normalization)
         if int(max_bytes_per_word) < 1:
             raise XDomainError(f"max_bytes_per_word must be >= 1, got {max_bytes_per_word}")

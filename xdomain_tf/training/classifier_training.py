@@ -124,18 +124,8 @@ def _train(options, run, distribution, chief, log, extra_callbacks=()):
     ) else None
 
     step = fit_and_keep_best(
-        trainer,
-        train_data,
-        run,
-        options,
-        keeper,
-        chief=chief,
-        steps_per_epoch=steps_per_epoch,
-        total_steps=total_steps,
-        validation_data=valid_data,
-        callbacks=callbacks,
-        before_epoch=before_epoch,
-        log=log,
+        trainer, train_data, run, options, keeper, chief=chief, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+        validation_data=valid_data, callbacks=callbacks, before_epoch=before_epoch, log=log,
     )
     encoder.trainable = True
     summary = {

@@ -107,18 +107,9 @@ def _train(options, run, distribution, chief, log):
     monitor = "val_loss" if valid_data is not None else "loss"
     callbacks, keeper = standard_callbacks(run, options, monitor, chief)
     step = fit_and_keep_best(
-        trainer,
-        lambda: builder.training(corpus),
-        run,
-        options,
-        keeper,
-        chief=chief,
-        steps_per_epoch=steps_per_epoch,
-        total_steps=total_steps,
-        validation_data=valid_data,
-        callbacks=callbacks,
-        keep_best=valid_data is not None,
-        log=log,
+        trainer, lambda: builder.training(corpus), run, options, keeper, chief=chief,
+        steps_per_epoch=steps_per_epoch, total_steps=total_steps, validation_data=valid_data, callbacks=callbacks,
+        keep_best=valid_data is not None, log=log,
     )
     encoder.trainable = True
     encoder.pooler.trainable = True
@@ -205,7 +196,7 @@ def _check_corpus(corpus, objectives):
         raise XDomainError("the training data has no text for masked/causal LM")
     if "contrastive" in objectives and not corpus.pairs:
         raise XDomainError(
-            "--objective contrastive needs translation pairs (records with text and text_pair) in --train"
+            "objective contrastive needs translation pairs (records with text and text_pair) in train"
         )
 
 

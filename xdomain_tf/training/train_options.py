@@ -109,7 +109,7 @@ class TrainOptions:
     def __post_init__(self):
         for name, choices in _CHOICES.items():
             if getattr(self, name) not in choices:
-                raise XDomainError(f"--{_flag(name)} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+                raise XDomainError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         for name in ("epochs", "batch_size", "seq_len", "vocab_size", "adapter_reduction", "checkpoint_every"):
             _require(name, getattr(self, name), lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
                      "a positive integer")
@@ -125,15 +125,15 @@ class TrainOptions:
         _require("alpha", self.alpha, lambda v: 0 <= v <= 1, "in [0, 1]")
         _require("dropout", self.dropout, lambda v: 0 <= v < 1, "in [0, 1)")
         if self.seq_len < 8:
-            raise XDomainError(f"--seq-len must be at least 8, got {self.seq_len}")
+            raise XDomainError(f"seq_len must be at least 8, got {self.seq_len}")
         if self.loss_weighting == "static" and not self.domain_weights:
-            raise XDomainError("--loss-weighting static needs domain_weights (e.g. in --config: domain_weights: {news: 2})")
+            raise XDomainError("loss_weighting static needs domain_weights (e.g. {news: 2})")
         if self.adapters and self.lora_rank:
-            raise XDomainError("choose either --adapters or --lora-rank, not both")
+            raise XDomainError("choose either adapters or lora_rank, not both")
         if not self.train:
-            raise XDomainError("--train needs at least one data file")
+            raise XDomainError("train needs at least one data file")
         if not self.out:
-            raise XDomainError("--out (the run directory) is required")
+            raise XDomainError("out (the run directory) is required")
 
     @classmethod
     def field_names(cls):
@@ -180,14 +180,10 @@ def load_config_file(path, allowed):
     return values
 
 
-def _flag(name):
-    return name.replace("_", "-")
-
-
 def _require(name, value, check, what):
     try:
         ok = check(value)
     except TypeError:
         ok = False
     if not ok:
-        raise XDomainError(f"--{_flag(name)} must be {what}, got {value!r}")
+        raise XDomainError(f"{name} must be {what}, got {value!r}")

@@ -43,7 +43,7 @@ def transfer_experiment(options, group_by="domain", all_but_one=True, metric="ma
     if group_by not in ("domain", "lang"):
         raise XDomainError(f"group_by must be domain or lang, got {group_by!r}")
     if not options.valid:
-        raise XDomainError("transfer needs --valid data to evaluate on")
+        raise XDomainError("transfer needs valid data to evaluate on")
     out = pathlib.Path(options.out)
     train = _grouped(options.train, group_by, options.default_domain)
     valid = _grouped(options.valid, group_by, options.default_domain)

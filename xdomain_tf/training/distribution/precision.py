@@ -38,5 +38,5 @@ def jit_compile_setting(value):
     if isinstance(value, bool):
         return value
     if str(value).lower() not in mapping:
-        raise XDomainError(f"--jit-compile must be on, off or auto, got {value!r}")
+        raise XDomainError(f"jit_compile must be on, off or auto, got {value!r}")
     return mapping[str(value).lower()]

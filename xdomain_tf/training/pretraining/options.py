@@ -65,16 +65,16 @@ class PretrainOptions(TrainOptions):
         objectives = self.objectives
         unknown = [name for name in objectives if name not in OBJECTIVES]
         if not objectives or unknown:
-            raise XDomainError(f"--objective: unknown {unknown or 'empty'}; choose from {', '.join(OBJECTIVES)} (comma-separated)")
+            raise XDomainError(f"objective: unknown {unknown or 'empty'}; choose from {', '.join(OBJECTIVES)} (comma-separated)")
         if len(set(objectives)) != len(objectives):
-            raise XDomainError(f"--objective lists an objective twice: {self.objective}")
+            raise XDomainError(f"objective lists an objective twice: {self.objective}")
         if ("sop" in objectives or "nsp" in objectives) and "mlm" not in objectives:
-            raise XDomainError("--objective sop/nsp trains with mlm on the same inputs: use e.g. mlm,sop")
+            raise XDomainError("objective sop/nsp trains with mlm on the same inputs: use e.g. mlm,sop")
         if "sop" in objectives and "nsp" in objectives:
-            raise XDomainError("--objective: choose sop or nsp, not both")
+            raise XDomainError("objective: choose sop or nsp, not both")
         if "clm" in objectives and len(objectives) > 1:
             raise XDomainError(
-                "--objective clm cannot be combined with other objectives in one run (the causal mask is part of "
+                "objective clm cannot be combined with other objectives in one run (the causal mask is part of "
                 "the encoder); run them one after the other with --init RUN_DIR"
             )
         _require("mask_rate", self.mask_rate, lambda v: 0 < v < 1, "in (0, 1)")
@@ -82,7 +82,7 @@ class PretrainOptions(TrainOptions):
             _require("max_predictions", self.max_predictions, lambda v: isinstance(v, int) and v >= 1, "a positive integer")
         _require("temperature", self.temperature, lambda v: 0.001 <= v <= 10, "in [0.001, 10]")
         if self.group_by not in GROUP_BY:
-            raise XDomainError(f"--group-by must be one of {', '.join(GROUP_BY)}, got {self.group_by!r}")
+            raise XDomainError(f"group_by must be one of {', '.join(GROUP_BY)}, got {self.group_by!r}")
         used = [name for name in FINE_TUNING_ONLY if getattr(self, name) != TrainOptions.__dataclass_fields__[name].default]
         if used:
             raise XDomainError(f"option(s) {', '.join(used)} apply to fine-tuning (xdomain-tf train), not to pretraining")
