@@ -51,7 +51,7 @@ def ours(config, num_labels):
     import xdomain_tf
     from xdomain_tf.layers import ClassificationHead
 
-    encoder = xdomain_tf.build_encoder(config)
+    encoder = xdomain_tf.TransformerEncoder(config)
     logits = ClassificationHead(num_labels, name="head")(encoder.output["pooled_output"])
     return keras.Model(encoder.input, logits, name="ours")
 
@@ -219,7 +219,7 @@ def main():
 
     from xdomain_tf.models import EncoderConfig
 
-    config = EncoderConfig.preset(args.preset, vocab_size=30522)
+    config = EncoderConfig.architecture(args.preset, vocab_size=30522)
     cases = args.cases.split(",")
     peaks = {"fp32": matmul_peak(tf.float32), "bf16": matmul_peak(tf.bfloat16)}
     for precision in ("fp32", "bf16"):

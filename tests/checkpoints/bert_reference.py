@@ -61,7 +61,7 @@ def reference_bert_forward(tensors, config, token_ids, segment_ids=None, padding
     >>> import numpy as np
     >>> from xdomain_tf.models.encoder_config import EncoderConfig
     >>> from xdomain_tf.checkpoints.hf_bert_layout import hf_bert_tensor_shapes
-    >>> config = EncoderConfig.preset("bert_tiny", vocab_size=50)
+    >>> config = EncoderConfig.architecture("bert_tiny", vocab_size=50)
     >>> rng = np.random.default_rng(0)
     >>> tensors = {name: rng.normal(scale=0.1, size=shape)
     ...            for name, shape in hf_bert_tensor_shapes(config).items()}

@@ -42,7 +42,7 @@ def test_preset_gives_only_a_config():
     result = resolve_init("bert_mini", vocab_size=500)
     assert isinstance(result, InitializedEncoder)
     assert result.encoder is None and result.tokenizer is None
-    assert result.config == EncoderConfig.preset("bert_mini", vocab_size=500)
+    assert result.config == EncoderConfig.architecture("bert_mini", vocab_size=500)
 
 
 def test_hf_folder(tiny_hf_folder):

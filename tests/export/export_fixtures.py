@@ -73,7 +73,7 @@ def build_classifier_run(base):
     vocabulary = train_wordpiece_vocabulary(texts, 200, min_frequency=1)
     preprocessor = Preprocessor(WordPieceTokenizer(vocabulary), SEQUENCE_LENGTH)
     label_space = LabelSpace.from_records(train)
-    config = EncoderConfig.preset(
+    config = EncoderConfig.architecture(
         "bert_tiny",
         vocab_size=len(vocabulary),
         hidden_size=32,

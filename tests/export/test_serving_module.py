@@ -133,7 +133,7 @@ def test_adapter_models_encode_and_score_per_domain(keras_run):
     from xdomain_tf.tasks import MultiDomainTextClassifier
 
     _, preprocessor = keras_run
-    config = EncoderConfig.preset(
+    config = EncoderConfig.architecture(
         "bert_tiny", vocab_size=preprocessor.tokenizer.vocabulary_size, hidden_size=16,
         num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
     )

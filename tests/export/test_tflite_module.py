@@ -148,7 +148,7 @@ def train_fixture_run(base, steps=300, sequence_length=64):
     vocabulary = train_wordpiece_vocabulary(texts, 200, min_frequency=1)
     preprocessor = Preprocessor(WordPieceTokenizer(vocabulary), sequence_length)
     label_space = LabelSpace.from_records(train)
-    config = EncoderConfig.preset(
+    config = EncoderConfig.architecture(
         "bert_tiny",
         vocab_size=len(vocabulary),
         hidden_size=32,

@@ -154,7 +154,7 @@ def test_parameter_counts_and_bert_base():
         encoder = TransformerEncoder(config, **options)
         assert encoder.count_params() == _expected_parameters(config, **options)
     # Building BERT-base takes several seconds; the formula, checked above, gives its count.
-    assert _expected_parameters(EncoderConfig.preset("bert_base")) == 109_482_240
+    assert _expected_parameters(EncoderConfig.architecture("bert_base")) == 109_482_240
 
 
 def test_padded_positions_change_nothing_in_real_outputs():

@@ -207,3 +207,26 @@ def test_minilm_from_its_wheel_fits_on_real_text_and_reloads(tmp_path):
     np.testing.assert_allclose(
         reloaded.predict(x, verbose=0)["probabilities"], clf.predict(x, verbose=0)["probabilities"], atol=1e-6
     )
+
+
+def test_exports_from_the_object_match_it(trained, tmp_path):
+    import tensorflow_text  # noqa: F401  (the SavedModel's tokenizer ops)
+
+    from xdomain_tf.export import saved_model, tflite
+    from xdomain_tf.serving import load_predictor
+
+    clf, _ = trained
+    records = fixture_records("valid")
+    x, _ = _columns(records)
+    expected = clf.predict(x, verbose=0)["probabilities"]
+    version_dir = saved_model(clf, tmp_path / "export" / "xdomain", models_config=None)
+    loaded = tf.saved_model.load(str(version_dir))
+    served = loaded.signatures["serving_default"](text=tf.constant(x["text"]), domain=tf.constant(x["domain"]))
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
+    report = tflite(clf, tmp_path / "model.tflite", quantize="none")
+    assert report["agreement"] == 1.0 and report["check_examples"] == len(clf.example_records)
+    labels = [row["label"] for row in clf.classify(x["text"], x["domain"])]
+    for path in (tmp_path / "model.tflite", version_dir):
+        assert [row["label"] for row in load_predictor(path).predict(x["text"], x["domain"])] == labels
+    clf.save(tmp_path / "model.keras")
+    assert [row["label"] for row in load_predictor(tmp_path / "model.keras").predict(x["text"], x["domain"])] == labels

@@ -86,3 +86,30 @@ def test_feature_extraction_trains_only_the_heads(tmp_path, base_run):
     summary = train_classifier(_options(tmp_path / "run", init=str(base_run), freeze_encoder=True), log=lambda _: None)
     heads = summary["trainable_parameters"]
     assert heads == (128 + 1) * 3 + (128 + 1) * 2  # the two heads: news has 3 labels, software 2
+
+
+def test_the_run_holds_one_classifier_object_and_user_callbacks_run(tmp_path):
+    import keras
+
+    from xdomain_tf.tasks import MultiDomainTextClassifier
+
+    class Epochs(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.ends = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.ends.append((epoch, sorted(logs)))
+
+    seen = Epochs()
+    out = tmp_path / "run"
+    train_classifier(_options(out, epochs=2), callbacks=[seen], log=lambda _: None)
+    assert [epoch for epoch, _ in seen.ends] == [0, 1]
+    assert {"news_accuracy", "val_software_accuracy"} <= set(seen.ends[-1][1])
+    clf = MultiDomainTextClassifier.from_preset(str(out))
+    assert isinstance(clf, MultiDomainTextClassifier) and clf.domain_names == ["news", "software"]
+    row = clf.classify(["Robot startup builds a laptop"], "news")[0]
+    assert row["domain"] == "news" and row["label"] in clf.domains["news"]
+    # The same file loads with plain Keras, tokenizer and labels included.
+    reloaded = keras.saving.load_model(RunDirectory(out).model_path)
+    assert reloaded.classify(["Robot startup builds a laptop"], "news") == [row]

@@ -23,7 +23,7 @@ def _data():
 
 def _trainer(**kwargs):
     keras.utils.set_random_seed(0)
-    config = xdomain_tf.EncoderConfig.preset(
+    config = xdomain_tf.EncoderConfig.architecture(
         "bert_tiny", vocab_size=60, hidden_size=32, intermediate_size=64, max_position_embeddings=16
     )
     classifier = xdomain_tf.build_multi_domain_classifier(xdomain_tf.build_encoder(config), DOMAINS)

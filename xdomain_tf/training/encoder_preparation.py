@@ -73,7 +73,7 @@ def prepare_encoder(
     from xdomain_tf.text.vocabulary_file import write_vocabulary
 
     vocabulary = None
-    if init in EncoderConfig.preset_names():
+    if init in EncoderConfig.architecture_names():
         if run.vocab_path.exists():
             # A resumed run tokenizes with the vocabulary its first attempt trained.
             vocabulary = str(run.vocab_path)

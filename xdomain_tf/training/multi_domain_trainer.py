@@ -30,7 +30,7 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
     are reported as metrics.
 
     Args:
-        classifier: a model from `build_multi_domain_classifier` (dict of logits by domain).
+        classifier: a `MultiDomainClassifier` (dict of logits by domain).
         domains: the domain names, in `domain_id` order.
         loss_weighting: `equal`, `static` or `uncertainty`.
         domain_weights: `{domain: weight}` for `static`.
@@ -41,8 +41,8 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
     Example:
 
     >>> import xdomain_tf
-    >>> encoder = xdomain_tf.build_encoder(xdomain_tf.EncoderConfig.preset("bert_tiny", vocab_size=50))
-    >>> classifier = xdomain_tf.build_multi_domain_classifier(encoder, {"a": ["x", "y"], "b": ["u", "v", "w"]})
+    >>> encoder = xdomain_tf.TransformerEncoder(xdomain_tf.EncoderConfig.architecture("bert_tiny", vocab_size=50))
+    >>> classifier = xdomain_tf.models.MultiDomainClassifier(encoder, {"a": ["x", "y"], "b": ["u", "v", "w"]})
     >>> trainer = MultiDomainTrainer(classifier, ["a", "b"], loss_weighting="uncertainty")
     >>> trainer.compile(optimizer="adam")
     """

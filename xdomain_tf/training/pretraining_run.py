@@ -177,17 +177,21 @@ class _DataBuilder:
 
 
 def _build_models(encoder, options, objectives, log):
-    from xdomain_tf.models import build_causal_lm, build_contrastive, build_masked_lm
+    from xdomain_tf.models import CausalLM, ContrastiveAligner, MaskedLM
 
     models = {"masked_lm": None, "causal_lm": None, "contrastive": None}
     if "mlm" in objectives:
         head_weights = mlm_head_weights_for(options.init)
         log("masked-LM head: " + ("from the checkpoint" if head_weights is not None else "new, tied to the token embedding"))
-        models["masked_lm"] = build_masked_lm(encoder, options.sentence_objective, mlm_head_weights=head_weights)
+        models["masked_lm"] = MaskedLM(
+            encoder, options.sentence_objective, mlm_head_weights=head_weights, name="masked_lm"
+        )
     if "clm" in objectives:
-        models["causal_lm"] = build_causal_lm(encoder)
+        models["causal_lm"] = CausalLM(encoder, name="causal_lm")
     if "contrastive" in objectives:
-        models["contrastive"] = build_contrastive(encoder, options.temperature, options.learn_temperature)
+        models["contrastive"] = ContrastiveAligner(
+            encoder, options.temperature, options.learn_temperature, name="contrastive_aligner"
+        )
     return models
 
 

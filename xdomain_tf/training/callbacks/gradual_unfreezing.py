@@ -21,8 +21,8 @@ def apply_unfreezing(encoder, epoch):
 
     Example:
 
-    >>> from xdomain_tf.models import EncoderConfig, build_encoder
-    >>> encoder = build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50))
+    >>> from xdomain_tf.models import EncoderConfig, TransformerEncoder
+    >>> encoder = TransformerEncoder(EncoderConfig.architecture("bert_tiny", vocab_size=50))
     >>> apply_unfreezing(encoder, epoch=1)
     1
     >>> [block.trainable for block in encoder.transformer_layers], encoder.get_layer("embeddings").trainable

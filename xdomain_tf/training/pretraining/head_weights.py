@@ -28,7 +28,7 @@ def mlm_head_weights_for(init):
     from xdomain_tf.models.encoder_config import EncoderConfig
 
     init = str(init)
-    if init in EncoderConfig.preset_names():
+    if init in EncoderConfig.architecture_names():
         return None
     path = fetch_named_checkpoint(init) if init in NAMED_CHECKPOINTS else pathlib.Path(init).expanduser()
     path = pathlib.Path(path)

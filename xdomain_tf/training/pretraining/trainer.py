@@ -43,8 +43,8 @@ class PretrainingTrainer(keras.Model):
 
     Example:
 
-    >>> from xdomain_tf.models import EncoderConfig, build_encoder, build_masked_lm
-    >>> mlm = build_masked_lm(build_encoder(EncoderConfig.preset("bert_tiny", vocab_size=50)))
+    >>> from xdomain_tf.models import EncoderConfig, MaskedLM, TransformerEncoder
+    >>> mlm = MaskedLM(TransformerEncoder(EncoderConfig.architecture("bert_tiny", vocab_size=50)))
     >>> trainer = PretrainingTrainer(masked_lm=mlm, groups=["news", "software"])
     >>> trainer.objectives
     ['mlm']
