@@ -1,6 +1,5 @@
 """`MultiDomainTextClassifier`: raw strings in, one label per example from its own domain's
 head; the one object that trains, predicts, saves, exports and serves."""
-import math
 import os
 
 import keras
@@ -502,12 +501,10 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         return super().fit(train, epochs=epochs, validation_data=validation, shuffle=False, **kwargs)
 
     def _keep_examples(self, x, y):
-        try:
-            columns = self._columns(x, y) if not isinstance(x, tf.data.Dataset) else None
-        except XDomainError:
-            columns = None
-        if columns is None:
+        """Keeps a few fitted texts: an export's checks run on them when given no data."""
+        if isinstance(x, tf.data.Dataset) or (isinstance(x, dict) and "token_ids" in x):
             return
+        columns = self._columns(x, y)
         rows = range(min(KEPT_EXAMPLES, len(columns["text"])))
         self.example_records = [
             {"text": str(columns["text"][i]), "domain": str(columns["domain"][i])} for i in rows
@@ -783,12 +780,3 @@ def _as_list(values, name):
 
 def _all_ints(values):
     return bool(values) and all(isinstance(value, (int, np.integer)) and not isinstance(value, bool) for value in values)
-
-
-def steps_per_epoch(count, batch_size):
-    """Batches in one pass over `count` examples.
-
-    >>> steps_per_epoch(10, 4)
-    3
-    """
-    return max(1, math.ceil(count / batch_size))
