@@ -45,14 +45,8 @@ _SUBPACKAGES = (
 )
 
 __all__ = [
-    "register_serializables",
-    "build_encoder",
-    "build_multi_domain_classifier",
-    "EncoderConfig",
-    "MultiDomainTextClassifier",
-    "TransformerEncoder",
-    "__version__",
-    *_SUBPACKAGES,
+    "register_serializables", "build_encoder", "build_multi_domain_classifier", "EncoderConfig",
+    "MultiDomainTextClassifier", "TransformerEncoder", "__version__", *_SUBPACKAGES,
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

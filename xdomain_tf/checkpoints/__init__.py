@@ -1,29 +1,12 @@
 """Pretrained weights: Hugging Face BERT folders, keras-hub backbones, `--init` resolution."""
 
 __all__ = [
-    "assign_hf_tensors",
-    "assign_mlm_head_weights",
-    "encoder_to_hf_tensors",
-    "fetch_minilm",
-    "fetch_named_checkpoint",
-    "from_keras_hub_backbone",
-    "hf_bert_mlm_head_shapes",
-    "hf_bert_tensor_shapes",
-    "HFBertFolder",
-    "InitializedEncoder",
-    "load_hf_bert",
-    "LoadedBert",
-    "mlm_head_weights_from_hf",
-    "mlm_head_weights_of",
-    "mlm_head_weights_to_hf",
-    "NAMED_CHECKPOINTS",
-    "plain_encoder",
-    "read_hf_bert_config",
-    "read_hf_bert_folder",
-    "resolve_init",
-    "save_hf_bert",
-    "to_keras_hub_backbone",
-    "tokenizer_from_vocab",
+    "assign_hf_tensors", "assign_mlm_head_weights", "encoder_to_hf_tensors", "fetch_minilm",
+    "fetch_named_checkpoint", "from_keras_hub_backbone", "hf_bert_mlm_head_shapes",
+    "hf_bert_tensor_shapes", "HFBertFolder", "InitializedEncoder", "load_hf_bert", "LoadedBert",
+    "mlm_head_weights_from_hf", "mlm_head_weights_of", "mlm_head_weights_to_hf",
+    "NAMED_CHECKPOINTS", "plain_encoder", "read_hf_bert_config", "read_hf_bert_folder",
+    "resolve_init", "save_hf_bert", "to_keras_hub_backbone", "tokenizer_from_vocab",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

@@ -4,17 +4,8 @@ Readers and writers load without TensorFlow; the pipeline functions import it on
 """
 
 __all__ = [
-    "data_format",
-    "distribute",
-    "FIELDS",
-    "LabelSpace",
-    "make_dataset",
-    "normalize_record",
-    "read_records",
-    "ReadReport",
-    "sampling_probabilities",
-    "write_jsonl",
-    "write_tfrecord",
+    "data_format", "distribute", "FIELDS", "LabelSpace", "make_dataset", "normalize_record",
+    "read_records", "ReadReport", "sampling_probabilities", "write_jsonl", "write_tfrecord",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

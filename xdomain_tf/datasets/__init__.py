@@ -10,15 +10,8 @@ reached. Nothing here imports TensorFlow.
 """
 
 __all__ = [
-    "bbc_news",
-    "corpus_stats",
-    "DatasetBuild",
-    "debian_descriptions",
-    "debian_parallel_pairs",
-    "DEFAULT_SECTIONS",
-    "format_stats",
-    "PACKAGING_SECTIONS",
-    "read_bbc_wheel",
+    "bbc_news", "corpus_stats", "DatasetBuild", "debian_descriptions", "debian_parallel_pairs",
+    "DEFAULT_SECTIONS", "format_stats", "PACKAGING_SECTIONS", "read_bbc_wheel",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

@@ -4,16 +4,9 @@ Pure numpy / scikit-learn / matplotlib; nothing here imports TensorFlow.
 """
 
 __all__ = [
-    "classification_report",
-    "confusion_matrix_plot",
-    "evaluation_report",
-    "file_stem",
-    "TfidfBaseline",
-    "training_curves_plot",
-    "transfer_matrix",
-    "transfer_matrix_plot",
-    "transfer_report",
-    "write_report",
+    "classification_report", "confusion_matrix_plot", "evaluation_report", "file_stem",
+    "TfidfBaseline", "training_curves_plot", "transfer_matrix", "transfer_matrix_plot",
+    "transfer_report", "write_report",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

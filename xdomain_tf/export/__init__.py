@@ -5,16 +5,8 @@ Importing this package does not import TensorFlow; `ServingModule` and `TFLiteMo
 """
 
 __all__ = [
-    "check_serving_ops",
-    "grpc_request",
-    "read_warmup_requests",
-    "rest_request",
-    "saved_model",
-    "ServingModule",
-    "tflite",
-    "TFLiteModule",
-    "TFTEXT_2_20_OPS",
-    "update_models_config",
+    "check_serving_ops", "grpc_request", "read_warmup_requests", "rest_request", "saved_model",
+    "ServingModule", "tflite", "TFLiteModule", "TFTEXT_2_20_OPS", "update_models_config",
     "write_warmup_requests",
 ]
 

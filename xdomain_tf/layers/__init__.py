@@ -1,15 +1,9 @@
 """Keras layers of the xdomain_tf encoders and heads."""
 
 __all__ = [
-    "BottleneckAdapter",
-    "ClassificationHead",
-    "GradientReversal",
-    "MaskedLMHead",
-    "MatmulVarianceLayerNormalization",
-    "MultiHeadAttention",
-    "PositionEmbedding",
-    "TokenAndPositionEmbedding",
-    "TransformerEncoderBlock",
+    "BottleneckAdapter", "ClassificationHead", "GradientReversal", "MaskedLMHead",
+    "MatmulVarianceLayerNormalization", "MultiHeadAttention", "PositionEmbedding",
+    "TokenAndPositionEmbedding", "TransformerEncoderBlock",
 ]
 
 from xdomain_tf.layers.bottleneck_adapter import BottleneckAdapter

@@ -2,20 +2,10 @@
 (`build_*` are the same constructors under their older names)."""
 
 __all__ = [
-    "build_causal_lm",
-    "build_contrastive",
-    "build_encoder",
-    "build_masked_lm",
-    "build_multi_domain_classifier",
-    "CausalLM",
-    "CausalLMGenerator",
-    "ContrastiveAligner",
-    "EncoderConfig",
-    "MaskedLM",
-    "MaskedSparseCategoricalAccuracy",
-    "MultiDomainClassifier",
-    "SimilarityLogits",
-    "TransformerEncoder",
+    "build_causal_lm", "build_contrastive", "build_encoder", "build_masked_lm",
+    "build_multi_domain_classifier", "CausalLM", "CausalLMGenerator", "ContrastiveAligner",
+    "EncoderConfig", "MaskedLM", "MaskedSparseCategoricalAccuracy", "MultiDomainClassifier",
+    "SimilarityLogits", "TransformerEncoder",
 ]
 
 from xdomain_tf.models.causal_lm import CausalLM, build_causal_lm

@@ -4,13 +4,8 @@ None of these modules imports TensorFlow at import time (only when a function ru
 """
 
 __all__ = [
-    "grpc_request",
-    "KerasPredictor",
-    "load_predictor",
-    "Predictor",
-    "rest_request",
-    "SavedModelPredictor",
-    "TFLitePredictor",
+    "grpc_request", "KerasPredictor", "load_predictor", "Predictor", "rest_request",
+    "SavedModelPredictor", "TFLitePredictor",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

@@ -5,17 +5,9 @@ SavedModels (raw strings in) and in TFLite (tensorflow-text custom ops).
 """
 
 __all__ = [
-    "causal_lm_inputs",
-    "MaskedLMMasker",
-    "normalize_text",
-    "pack_segments",
-    "Preprocessor",
-    "read_vocabulary",
-    "split_words",
-    "train_wordpiece_vocabulary",
-    "trimmed_lengths",
-    "WordPieceTokenizer",
-    "write_vocabulary",
+    "causal_lm_inputs", "MaskedLMMasker", "normalize_text", "pack_segments", "Preprocessor",
+    "read_vocabulary", "split_words", "train_wordpiece_vocabulary", "trimmed_lengths",
+    "WordPieceTokenizer", "write_vocabulary",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

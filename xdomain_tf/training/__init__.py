@@ -12,20 +12,9 @@
 Names load on first use (`import xdomain_tf.training` does not import TensorFlow)."""
 
 __all__ = [
-    "callbacks",
-    "classify_records",
-    "distribution",
-    "evaluate_rows",
-    "MultiDomainTrainer",
-    "prepare_encoder",
-    "PreparedEncoder",
-    "pretraining",
-    "PretrainOptions",
-    "resumable_fit",
-    "run_training",
-    "train_classifier",
-    "train_pretraining",
-    "TrainOptions",
+    "callbacks", "classify_records", "distribution", "evaluate_rows", "MultiDomainTrainer",
+    "prepare_encoder", "PreparedEncoder", "pretraining", "PretrainOptions", "resumable_fit",
+    "run_training", "train_classifier", "train_pretraining", "TrainOptions",
     "transfer_experiment",
 ]
 

@@ -1,13 +1,8 @@
 """Small helpers every layer may use: atomic writes, the cache folder, graph op lists, lazy exports."""
 
 __all__ = [
-    "atomic_path",
-    "cache_dir",
-    "lazy_exports",
-    "op_types",
-    "saved_model_op_types",
-    "write_json_atomic",
-    "write_text_atomic",
+    "atomic_path", "cache_dir", "lazy_exports", "op_types", "saved_model_op_types",
+    "write_json_atomic", "write_text_atomic",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

@@ -1,14 +1,8 @@
 """Keras callbacks of a training run. Names load on first use."""
 
 __all__ = [
-    "apply_unfreezing",
-    "BestModelKeeper",
-    "DomainAdversarySchedule",
-    "MeanOfDomains",
-    "MetricsHistory",
-    "ResumableCheckpoint",
-    "TerminateOnNonFinite",
-    "unfrozen_blocks",
+    "apply_unfreezing", "BestModelKeeper", "DomainAdversarySchedule", "MeanOfDomains",
+    "MetricsHistory", "ResumableCheckpoint", "TerminateOnNonFinite", "unfrozen_blocks",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

@@ -29,14 +29,9 @@ class BestModelKeeper(keras.callbacks.Callback):
             mode = "max" if ("acc" in monitor or "f1" in monitor) else "min"
         if mode not in ("min", "max"):
             raise ValueError(f"BestModelKeeper: mode must be min, max or auto, got {mode!r}")
-        self.monitor = monitor
-        self.mode = mode
-        self.patience = patience
-        self.weights_path = weights_path
-        self.best = None
-        self.best_epoch = None
-        self.wait = 0
-        self.stopped = False
+        self.monitor, self.mode, self.patience, self.weights_path = monitor, mode, patience, weights_path
+        # The best value and epoch so far, epochs since, and whether patience ran out.
+        self.best, self.best_epoch, self.wait, self.stopped = None, None, 0, False
 
     def get_state(self):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "stopped": self.stopped}

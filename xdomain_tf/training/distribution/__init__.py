@@ -3,13 +3,8 @@
 Names load on first use."""
 
 __all__ = [
-    "is_chief",
-    "jit_compile_setting",
-    "LocalSymbolicBuild",
-    "patch_keras_multi_worker_reduce",
-    "set_precision",
-    "strategy",
-    "tpu_strategy",
+    "is_chief", "jit_compile_setting", "LocalSymbolicBuild", "patch_keras_multi_worker_reduce",
+    "set_precision", "strategy", "tpu_strategy",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402

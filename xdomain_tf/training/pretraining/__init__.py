@@ -2,19 +2,9 @@
 pipelines, losses, trainer, head weights and held-out evaluation. Names load on first use."""
 
 __all__ = [
-    "causal_lm_dataset",
-    "contrastive_dataset",
-    "evaluate_mlm",
-    "info_nce_loss",
-    "lm_masker",
-    "load_head_weights",
-    "masked_lm_dataset",
-    "mlm_head_weights_for",
-    "PretrainingCorpus",
-    "PretrainingTrainer",
-    "PretrainOptions",
-    "retrieval_accuracy",
-    "save_head_weights",
+    "causal_lm_dataset", "contrastive_dataset", "evaluate_mlm", "info_nce_loss", "lm_masker",
+    "load_head_weights", "masked_lm_dataset", "mlm_head_weights_for", "PretrainingCorpus",
+    "PretrainingTrainer", "PretrainOptions", "retrieval_accuracy", "save_head_weights",
     "token_cross_entropy",
 ]
 
