@@ -269,5 +269,6 @@ def export_metadata(run, module, signatures):
             "xdomain_tf": __version__,
             "minimum_tf_serving": "2.20",
         },
-        "run": None if run is None else {"path": str(pathlib.Path(run.path).resolve()), "created": info.get("created")},
+        # The run's folder name, not its path: an export must not reveal the machine's layout.
+        "run": None if run is None else {"name": pathlib.Path(run.path).resolve().name, "created": info.get("created")},
     }

@@ -33,6 +33,26 @@ from xdomain_tf.errors import XDomainError
 _SIGNATURE_SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
+def checked_inputs(shape):
+    """A function returning its keyword inputs, in order, each checked in the graph to
+    have `shape` (`tf.ensure_shape`: a wrong rank fails the call naming the input).
+
+    Example:
+
+    >>> check = checked_inputs([None])
+    >>> [t.shape.as_list() for t in check(text=tf.constant(["a", "b"]), domain=tf.constant(["x", "y"]))]
+    [[2], [2]]
+    >>> check(text=tf.constant("a"))  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    tensorflow.python.framework.errors_impl.InvalidArgumentError: Shape of tensor ... [] is not compatible with expected shape [?].
+    """
+
+    def check(**inputs):
+        return [tf.ensure_shape(value, shape, name=name) for name, value in inputs.items()]
+
+    return check
+
+
 def classify_signature_name(domain):
     """The name of a domain's classify signature (characters outside `[A-Za-z0-9_.-]` -> `_`).
 
@@ -175,29 +195,44 @@ class ServingModule(tf.Module):
     # --- signatures ---
 
     def signatures(self):
-        """`{signature name: concrete function}` for `tf.saved_model.save`."""
+        """`{signature name: concrete function}` for `tf.saved_model.save`.
+
+        Every signature first checks the rank of each input (`tf.ensure_shape`, before any
+        tensorflow-text op): a server that feeds a scalar or a matrix where a vector of
+        texts belongs (TF Serving does not check shapes itself) fails that request with an
+        InvalidArgumentError naming the input, e.g. `Shape of tensor text [] is not
+        compatible with expected shape [?]`, instead of crashing in the tokenizer.
+        """
         strings = tf.TensorSpec([None], tf.string)
         ids = tf.TensorSpec([None, None], tf.int32)
+        vectors = checked_inputs([None])
+        matrices = checked_inputs([None, None])
         signatures = {
             "serving_default": tf.function(
-                lambda text, domain: self.classify(text, domain),
+                lambda text, domain: self.classify(*vectors(text=text, domain=domain)),
             ).get_concrete_function(text=strings, domain=strings),
             "serving_pair": tf.function(
-                lambda text, text_pair, domain: self.classify(text, domain, text_pair),
+                lambda text, text_pair, domain: self.classify(
+                    *vectors(text=text, domain=domain, text_pair=text_pair)
+                ),
             ).get_concrete_function(text=strings, text_pair=strings, domain=strings),
         }
         for domain in self.domain_names:
             signatures[classify_signature_name(domain)] = tf.function(
-                lambda text, domain=domain: self.classify_domain(text, domain)
+                lambda text, domain=domain: self.classify_domain(*vectors(text=text), domain)
             ).get_concrete_function(text=strings)
         if self.uses_adapters:
             signatures["encode"] = tf.function(
-                lambda text, domain: self.embedding(text, domain)
+                lambda text, domain: self.embedding(*vectors(text=text, domain=domain))
             ).get_concrete_function(text=strings, domain=strings)
         else:
-            signatures["encode"] = tf.function(lambda text: self.embedding(text)).get_concrete_function(text=strings)
+            signatures["encode"] = tf.function(lambda text: self.embedding(*vectors(text=text))).get_concrete_function(
+                text=strings
+            )
         signatures["predict_ids"] = tf.function(
-            lambda token_ids, segment_ids, padding_mask: self.logits_from_ids(token_ids, segment_ids, padding_mask)
+            lambda token_ids, segment_ids, padding_mask: self.logits_from_ids(
+                *matrices(token_ids=token_ids, segment_ids=segment_ids, padding_mask=padding_mask)
+            )
         ).get_concrete_function(token_ids=ids, segment_ids=ids, padding_mask=ids)
         return signatures
 
