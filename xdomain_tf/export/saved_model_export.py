@@ -86,10 +86,10 @@ def saved_model(
     export_base = pathlib.Path(export_base)
     if export_base.exists() and not export_base.is_dir():
         raise XDomainError(f"{export_base}: exists and is not a folder")
-    version = choose_version(export_base, version, overwrite)
+    export_base.mkdir(parents=True, exist_ok=True)
+    version, reservation = reserve_version(export_base, version, overwrite)
     model_name = model_name or export_base.resolve().name
 
-    export_base.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_base))
     try:
         assets_dir = staging / "source_assets"
@@ -146,11 +146,14 @@ def saved_model(
 
         final = export_base / str(version)
         if final.exists():
+            if not overwrite:  # written meanwhile by something that took no reservation
+                raise XDomainError(f"{final} exists; pass overwrite to replace it")
             old = staging / "replaced"
             os.replace(final, old)
         os.replace(target, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        reservation.unlink(missing_ok=True)
 
     if models_config == "auto":
         models_config = export_base.parent / "models.config" if export_base.resolve().parent.name == "export" else None
@@ -211,6 +214,73 @@ def choose_version(export_base, version, overwrite):
     if version in versions and not overwrite:
         raise XDomainError(f"{pathlib.Path(export_base) / str(version)} exists; pass overwrite to replace it")
     return version
+
+
+def reserve_version(export_base, version, overwrite):
+    """Claims a version number for one export: `(version, reservation file)`.
+
+    The claim is a file `.<version>.reserved` (holding the exporting process id) created
+    with `O_EXCL`, so two exports running at once never get the same number: the second
+    takes the next free one, or fails when it asked for that very `version`. A reservation
+    left by a process that no longer runs is taken over. Delete the file when done.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> base = pathlib.Path(tempfile.mkdtemp())
+    >>> (base / "1").mkdir()
+    >>> first, claim = reserve_version(base, None, overwrite=False)
+    >>> second, other = reserve_version(base, None, overwrite=False)
+    >>> first, second, claim.name
+    (2, 3, '.2.reserved')
+    """
+    export_base = pathlib.Path(export_base)
+    while True:
+        reserved = _reserved_versions(export_base)
+        chosen = choose_version(export_base, version, overwrite)
+        if version is None:
+            while chosen in reserved:
+                chosen += 1
+        path = export_base / f".{chosen}.reserved"
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _holder_alive(path):
+                if version is not None:
+                    raise XDomainError(
+                        f"{export_base / str(chosen)} is being exported by another process ({path.name})"
+                    ) from None
+                continue
+            path.unlink(missing_ok=True)  # a reservation of a process that is gone
+            continue
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(str(os.getpid()))
+        return chosen, path
+
+
+def _reserved_versions(export_base):
+    found = set()
+    for path in export_base.glob(".*.reserved"):
+        number = path.name[1 : -len(".reserved")]
+        if number.isdigit() and _holder_alive(path):
+            found.add(int(number))
+    return found
+
+
+def _holder_alive(path):
+    try:
+        pid = int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return True  # being written right now
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def export_metadata(run, module, signatures):
