@@ -1,6 +1,6 @@
 """Trains a tiny model resumably; used by test_resumable_fit in subprocesses.
 
-argv: checkpoint_dir weights_out [kill_at_step]
+argv: checkpoint_dir weights_out [kill_at_step [checkpoint_every]]
 """
 import os
 import signal
@@ -15,7 +15,8 @@ from xdomain_tf.training.callbacks.metrics_history import MetricsHistory  # noqa
 from xdomain_tf.training.fit_resumption import resumable_fit  # noqa: E402
 
 checkpoint_dir, weights_out = sys.argv[1], sys.argv[2]
-kill_at = int(sys.argv[3]) if len(sys.argv) > 3 else None
+kill_at = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] != "-" else None
+checkpoint_every = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 
 keras.utils.set_random_seed(1)
 rng = np.random.default_rng(0)
@@ -37,7 +38,7 @@ class KillAt(keras.callbacks.Callback):
 
 history = MetricsHistory()
 step = resumable_fit(
-    model, data, epochs=3, steps_per_epoch=5, checkpoint_dir=checkpoint_dir, checkpoint_every=3,
+    model, data, epochs=3, steps_per_epoch=5, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
     callbacks=[history, KillAt()], verbose=0,
 )
 np.savez(weights_out, step=step, epochs=len(history.epochs), *model.get_weights())

@@ -38,6 +38,22 @@ def test_sigkill_mid_epoch_resumes_to_the_same_model(tmp_path):
             np.testing.assert_allclose(a[key], b[key], atol=1e-5)
 
 
+def test_a_step_checkpoint_on_the_last_step_of_an_epoch_keeps_that_epoch(tmp_path):
+    """Steps per epoch (5) divide the checkpoint interval (5): the step save comes before
+    the epoch's validation and history; the epoch-end save must still record them."""
+    straight = _run(tmp_path / "a", tmp_path / "a.npz", "-", 5)
+    assert straight.returncode == 0, straight.stderr
+    killed = _run(tmp_path / "b", tmp_path / "b.npz", 7, 5)
+    assert killed.returncode == -signal.SIGKILL
+    state = json.loads((tmp_path / "b" / "state.json").read_text())
+    assert state["step"] == 5 and len(state["callbacks"]["MetricsHistory"]["epochs"]) == 1
+    resumed = _run(tmp_path / "b", tmp_path / "b.npz", "-", 5)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    assert int(a["step"]) == int(b["step"]) == 15
+    assert int(a["epochs"]) == int(b["epochs"]) == 3  # before the fix: 2 (epoch 1 lost)
+
+
 def test_non_finite_loss_stops_with_message_and_keeps_checkpoint(tmp_path):
     x = np.ones((24, 2), "float32")
     y = np.ones((24, 1), "float32")

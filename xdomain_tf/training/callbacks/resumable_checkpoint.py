@@ -53,6 +53,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self._checkpoint = None
         self._manager = None
         self.last_saved_step = None
+        self._saved_checkpoint = None
 
     def _ensure_manager(self, model):
         if self._manager is None:
@@ -75,27 +76,33 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             saved = state["callbacks"].get(type(callback).__name__)
             if saved is not None:
                 callback.set_state(saved)
-        self.last_saved_step = state["step"]
+        self.last_saved_step, self._saved_checkpoint = state["step"], state["checkpoint"]
         return state["step"]
 
     def save(self):
-        """Saves the current state now (unless the loss has become non-finite)."""
+        """Saves the current state now (unless the loss has become non-finite).
+
+        At a step that already has a checkpoint (a step save that fell on the last step of
+        an epoch) only `state.json` is written again: the weights have not changed, but the
+        callbacks' state has (the epoch's history entry, the best epoch, the patience count).
+        """
         if self.guard is not None and self.guard.tripped:
             return
         self._ensure_manager(self.model)
         step = int(self.model.optimizer.iterations.numpy())
         if step == self.last_saved_step:
-            return
-        path = self._manager.save(checkpoint_number=step)
+            checkpoint = self._saved_checkpoint
+        else:
+            checkpoint = os.path.basename(self._manager.save(checkpoint_number=step))
         write_json_atomic(
             self.write_directory / STATE_FILE,
             {
                 "step": step,
-                "checkpoint": os.path.basename(path),
+                "checkpoint": checkpoint,
                 "callbacks": {type(c).__name__: c.get_state() for c in self.stateful_callbacks},
             },
         )
-        self.last_saved_step = step
+        self.last_saved_step, self._saved_checkpoint = step, checkpoint
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every_n_steps and int(self.model.optimizer.iterations.numpy()) % self.every_n_steps == 0:
