@@ -18,6 +18,7 @@ finish, and every loader refuses it):
       tensorboard/         TensorBoard logs
 """
 import json
+import os
 import pathlib
 import time
 
@@ -58,6 +59,65 @@ class RunDirectory:
         if name in files:
             return self.path / files[name]
         raise AttributeError(name)
+
+    def claim(self, options, ignore=("verbose",)):
+        """Makes this folder the run directory of one training with `options`; returns a
+        lock to `release()` when the training ends.
+
+        A new or empty folder becomes a run (its `options.json` written now). A folder that
+        holds a run resumes only with the same options (those in `ignore` may differ);
+        otherwise, or when the folder holds files but no run, or while another process
+        trains into it (an exclusive `flock` on `.lock`), an XDomainError says why.
+
+        Example:
+
+        >>> import tempfile
+        >>> run = RunDirectory(tempfile.mkdtemp())
+        >>> lock = run.claim({"epochs": 3, "verbose": 1})
+        >>> lock.release()
+        >>> RunDirectory(run.path).claim({"epochs": 4, "verbose": 2})
+        Traceback (most recent call last):
+        ...
+        xdomain_tf.errors.XDomainError: ... was trained with other options (epochs: 3 there, 4 now); use a new out folder, or the same options to resume
+        """
+        import fcntl
+
+        options = json.loads(json.dumps(options))  # as options.json holds them (lists, not tuples)
+        markers = ("options.json", "run.json", "checkpoints", "label_space.json")
+        if self.path.is_dir() and any(self.path.iterdir()) and not any((self.path / m).exists() for m in markers):
+            found = ", ".join(sorted(child.name for child in self.path.iterdir())[:5])
+            raise XDomainError(f"{self.path}: holds files ({found}) but no run; use a new or empty out folder")
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = _RunLock(self.path / ".lock")
+        try:
+            fcntl.flock(lock.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = (self.path / ".lock").read_text(encoding="utf-8").strip() or "unknown"
+            lock.handle.close()
+            raise XDomainError(f"{self.path}: another training (process {holder}) is writing this run") from None
+        lock.handle.seek(0)
+        lock.handle.truncate()
+        lock.handle.write(str(os.getpid()))
+        lock.handle.flush()
+        try:
+            if self.options_path.exists():
+                saved = json.loads(self.options_path.read_text(encoding="utf-8"))
+                changed = [
+                    f"{key}: {saved.get(key)!r} there, {options.get(key)!r} now"
+                    for key in sorted(set(saved) | set(options))
+                    if key not in ignore and saved.get(key) != options.get(key)
+                ]
+                if changed:
+                    raise XDomainError(
+                        f"{self.path}: was trained with other options ({'; '.join(changed)}); use a new out "
+                        "folder, or the same options to resume"
+                    )
+            else:
+                write_json_atomic(self.options_path, options)
+        except BaseException:
+            lock.release()
+            raise
+        return lock
 
     @property
     def is_complete(self):
@@ -155,3 +215,13 @@ class RunDirectory:
     def load_options(self):
         self.run_info()
         return json.loads(self.options_path.read_text(encoding="utf-8"))
+
+
+class _RunLock:
+    """An open `.lock` file of a run directory; `release()` closes it (and frees the lock)."""
+
+    def __init__(self, path):
+        self.handle = open(path, "a+", encoding="utf-8")
+
+    def release(self):
+        self.handle.close()

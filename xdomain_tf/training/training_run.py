@@ -35,9 +35,13 @@ def run_training(options, body, log=print):
     distribution = strategy(options.strategy)
     chief = is_chief(distribution)
     run = RunDirectory(options.out if chief else tempfile.mkdtemp(prefix="xdomain-tf-worker-"))
+    # The chief owns the run directory while it trains: same options to resume, one writer.
+    lock = run.claim(options.to_dict()) if chief and hasattr(options, "to_dict") else None
     try:
         return body(options, run, distribution, chief, log)
     finally:
+        if lock is not None:
+            lock.release()
         if not chief:
             shutil.rmtree(run.path, ignore_errors=True)
 
