@@ -46,6 +46,26 @@ def test_bad_values_name_the_argument(argv, message):
         _parse(["--train", "a.jsonl", "--out", "run", *argv])
 
 
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("steps: true\n", "^steps must be a positive integer, got True"),
+        ("patience: false\n", "^patience must be a positive integer, got False"),
+        ("lora_rank: true\n", "^lora_rank must be an integer >= 0, got True"),
+        ("train: 5\n", "^train must be a list of data file paths, got 5"),
+        ("out: 5\n", "^out must be a folder path, got 5"),
+    ],
+)
+def test_wrong_yaml_types_are_one_line_errors(tmp_path, yaml_text, message):
+    config = tmp_path / "config.yaml"
+    base = {"train": "train: a.jsonl\n", "out": "out: run\n"}
+    config.write_text("".join(line for key, line in base.items() if f"{key}:" not in yaml_text) + yaml_text)
+    from xdomain_tf.training.train_options import TrainOptions
+
+    with pytest.raises(XDomainError, match=message):
+        TrainOptions.from_sources(config_path=str(config))
+
+
 def test_the_cli_names_the_flags(capsys):
     from xdomain_tf.cli.main import main
 

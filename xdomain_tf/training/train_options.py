@@ -116,8 +116,12 @@ class TrainOptions:
         for name in ("steps", "patience"):
             value = getattr(self, name)
             if value is not None:
-                _require(name, value, lambda v: isinstance(v, int) and v >= 1, "a positive integer")
-        _require("lora_rank", self.lora_rank, lambda v: isinstance(v, int) and v >= 0, "an integer >= 0")
+                _require(name, value, lambda v: _is_count(v) and v >= 1, "a positive integer")
+        _require("lora_rank", self.lora_rank, lambda v: _is_count(v) and v >= 0, "an integer >= 0")
+        for name in ("train", "valid"):
+            _require(name, getattr(self, name), lambda v: isinstance(v, (list, tuple)) and all(
+                isinstance(item, str) and item for item in v), "a list of data file paths")
+        _require("out", self.out, lambda v: v is None or isinstance(v, str), "a folder path")
         if self.learning_rate is not None:
             _require("learning_rate", self.learning_rate, lambda v: 0 < v < 1, "in (0, 1)")
         _require("warmup_ratio", self.warmup_ratio, lambda v: 0 <= v < 1, "in [0, 1)")
@@ -178,6 +182,11 @@ def load_config_file(path, allowed):
         if isinstance(values.get(key), str):
             values[key] = [values[key]]
     return values
+
+
+def _is_count(value):
+    """An int that is not a bool (YAML `true` must not mean 1 step)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _require(name, value, check, what):
