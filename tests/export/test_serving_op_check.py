@@ -1,7 +1,7 @@
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from xdomain_tf.export.serving_op_check import TFTEXT_2_20_OPS, check_serving_ops, core_tensorflow_ops
+from xdomain_tf.export.serving_op_check import check_serving_ops, tf_serving_ops
 
 
 def save(tmp_path, function, spec):
@@ -11,12 +11,20 @@ def save(tmp_path, function, spec):
     return tmp_path
 
 
-def test_core_ops_come_from_plain_tensorflow():
-    core = core_tensorflow_ops()
+def test_the_frozen_op_set_is_tf_serving_2_20s_not_the_installed_tensorflows():
+    core, text = tf_serving_ops()
     assert {"MatMul", "StringLower", "StaticRegexReplace", "UnicodeTranscode"} <= core
+    assert len(core) == 1906 and len(text) == 38
     # Registered by tensorflow_text (imported in this process), not by TensorFlow.
-    assert "FastBertNormalize" not in core and "FastWordpieceTokenizeWithOffsets" not in core
-    assert not (TFTEXT_2_20_OPS & core)
+    assert {"FastBertNormalize", "FastWordpieceTokenizeWithOffsets"} <= text
+    assert not (text & core)
+    # TensorFlow 2.21 (installed here) registers DecodeJxl; 2.20, which TF Serving 2.20 runs, does not.
+    assert hasattr(tf.raw_ops, "DecodeJxl") and "DecodeJxl" not in core
+
+
+def test_an_op_newer_than_tf_serving_2_20_is_unsupported(tmp_path):
+    jxl = save(tmp_path / "jxl", lambda x: tf.raw_ops.DecodeJxl(contents=x[0]), tf.TensorSpec([None], tf.string))
+    assert check_serving_ops(jxl)["unsupported"] == ["DecodeJxl"]
 
 
 def test_exported_model_uses_only_servable_ops(exported_model):
@@ -36,7 +44,7 @@ def test_python_ops_and_unlisted_tftext_ops_are_unsupported(tmp_path):
     )
     assert check_serving_ops(python)["unsupported"] == ["EagerPyFunc"]
 
-    # A tensorflow-text op that is not on the 2.20 allow-list (not checked to exist there).
+    # A tensorflow-text op that tensorflow-text 2.20 registers too.
     binarized = save(tmp_path / "binarize", lambda x: tf_text.utf8_binarize(x), strings)
     report = check_serving_ops(binarized)
-    assert [op for op in report["unsupported"] if "Utf8Binarize" in op] == ["TFText>Utf8Binarize"]
+    assert "TFText>Utf8Binarize" in report["tensorflow_text"] and report["unsupported"] == []

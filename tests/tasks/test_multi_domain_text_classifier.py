@@ -94,6 +94,34 @@ def test_predict_routes_each_example_to_its_own_head(trained):
     assert labels == [DOMAINS[r["domain"]][i] for r, i in zip(records, outputs["label_id"])]
 
 
+def test_inference_batches_by_length_and_answers_in_input_order(trained):
+    """predict / classify / evaluate order texts by length and pad each batch to its
+    longest text; the answers come back in input order and equal fixed-length batches
+    of the inputs in their own order."""
+    clf, _ = trained
+    records = fixture_records("valid")
+    long_first = sorted(records, key=lambda r: -len(r["text"]))
+    mixed = [long_first[i // 2] if i % 2 else long_first[-1 - i // 2] for i in range(len(long_first))]
+    x, y = _columns(mixed)
+    fixed = clf.preprocessor.with_options(pad_to="fixed")
+    features = fixed(tf.constant(x["text"]))
+    domain_id = clf.domain_ids(tf.constant(x["domain"]))
+    expected = clf.route(clf({**features, "domain_id": domain_id}), domain_id)["probabilities"].numpy()
+    outputs = clf.predict(x, batch_size=4, verbose=0)
+    np.testing.assert_allclose(outputs["probabilities"], expected, atol=1e-5)
+    rows = clf.classify(x["text"], x["domain"], batch_size=4)
+    assert [row["domain"] for row in rows] == x["domain"]
+    np.testing.assert_allclose([row["score"] for row in rows], expected.max(axis=1), atol=1e-5)
+    # The shortest batch runs narrower than the sequence length.
+    shortest = [r["text"] for r in long_first[-4:]]
+    assert clf.features(tf.constant(shortest), pad_to="longest")["token_ids"].shape[1] < clf.preprocessor.sequence_length
+    # Per-domain losses are means over each domain's examples: the order does not matter.
+    bucketed = clf.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    in_order = clf.evaluate(tf.data.Dataset.from_tensor_slices((x, y)), batch_size=4, verbose=0, return_dict=True)
+    for domain in DOMAINS:
+        assert bucketed[f"{domain}_loss"] == pytest.approx(in_order[f"{domain}_loss"], rel=1e-4)
+
+
 def test_one_keras_file_reloads_in_a_fresh_process_with_identical_outputs(trained, tmp_path):
     clf, _ = trained
     path = tmp_path / "model.keras"

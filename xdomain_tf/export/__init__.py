@@ -6,7 +6,7 @@ Importing this package does not import TensorFlow; `ServingModule` and `TFLiteMo
 
 __all__ = [
     "check_serving_ops", "grpc_request", "read_warmup_requests", "rest_request", "saved_model",
-    "ServingModule", "tflite", "TFLiteModule", "TFTEXT_2_20_OPS", "update_models_config",
+    "ServingModule", "tflite", "TFLiteModule", "tf_serving_ops", "update_models_config",
     "write_warmup_requests",
 ]
 
@@ -17,7 +17,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "xdomain_tf.export.models_config": ["update_models_config"],
         "xdomain_tf.export.saved_model_export": ["saved_model"],
-        "xdomain_tf.export.serving_op_check": ["TFTEXT_2_20_OPS", "check_serving_ops"],
+        "xdomain_tf.export.serving_op_check": ["check_serving_ops", "tf_serving_ops"],
         "xdomain_tf.export.tflite_export": ["tflite"],
         "xdomain_tf.export.warmup_requests": ["read_warmup_requests", "write_warmup_requests"],
         "xdomain_tf.export.serving_requests": ["grpc_request", "rest_request"],

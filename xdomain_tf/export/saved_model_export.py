@@ -297,6 +297,7 @@ def export_metadata(run, module, signatures):
     import tensorflow_text
 
     from xdomain_tf.export.serving_module import classify_signature_name
+    from xdomain_tf.tasks.multi_domain_text_classifier import INFERENCE_PAD_MULTIPLE
     from xdomain_tf.version import __version__
 
     tokenizer = module.preprocessor.tokenizer
@@ -311,7 +312,8 @@ def export_metadata(run, module, signatures):
         "sequence_length": module.preprocessor.sequence_length,
         "preprocessor": {
             "truncation": module.preprocessor.truncation,
-            "pad_to": module.preprocessor.pad_to,
+            "pad_to": "longest",  # the text signatures; predict_ids takes sequence_length
+            "pad_to_multiple_of": INFERENCE_PAD_MULTIPLE,
             "lowercase": tokenizer.lowercase,
             "strip_accents": tokenizer.strip_accents,
             "normalization": tokenizer.normalization,

@@ -18,10 +18,17 @@ batching can merge requests):
 - `predict_ids`: `token_ids`, `segment_ids`, `padding_mask` (int32 `[None, None]`, as
   `Preprocessor` builds them, at most `max_position_embeddings` long) -> one float32
   logits output `[None, n_labels]` per domain, keyed by the domain name; for clients that
-  tokenize themselves.
+  tokenize themselves. A row's tokens end at its last `[SEP]` where it has one
+  (`Preprocessor` rows always do): positions after it are padding whatever their values.
+  TF Serving's batcher with `pad_variable_length_inputs` pads a shorter request with each
+  tensor's *first element* (`[CLS]` ids with `padding_mask` 1, not zeros); this rule
+  keeps such padding out of attention, so who shares a batch cannot change an answer.
 
 Tokenization (the run's `Preprocessor`) and the routing of each example to its domain's
-head run inside the graph. A `domain` the model does not know fails the request with an
+head run inside the graph. The text signatures pad each batch to its longest text
+(rounded up to a multiple of 8, at most `sequence_length`): a short text costs what its
+length costs, and the outputs equal those of fixed-length padding (padding is masked).
+Server-side batching merges raw strings, so it cannot change an answer either. A `domain` the model does not know fails the request with an
 `InvalidArgumentError` that names it and lists the known domains.
 """
 import re
@@ -51,6 +58,26 @@ def checked_inputs(shape):
         return [tf.ensure_shape(value, shape, name=name) for name, value in inputs.items()]
 
     return check
+
+
+def tokens_to_last_separator(token_ids, padding_mask, sep_id):
+    """`padding_mask` with every position after a row's last `[SEP]` (`sep_id`) masked.
+
+    Rows without a `[SEP]` keep their mask. Whatever values a server pads a request with
+    (TF Serving pads with each tensor's first element), the padding then stays masked.
+
+    Example:
+
+    >>> ids = tf.constant([[2, 7, 3, 2, 2], [2, 7, 8, 9, 3]])  # row 0 padded with [CLS] = 2
+    >>> tokens_to_last_separator(ids, tf.ones_like(ids), sep_id=3).numpy().tolist()
+    [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
+    """
+    padding_mask = tf.cast(padding_mask, tf.int32)
+    position = tf.range(tf.shape(token_ids)[1], dtype=tf.int32)[tf.newaxis, :]
+    separator = tf.logical_and(tf.equal(token_ids, sep_id), padding_mask > 0)
+    last = tf.reduce_max(tf.where(separator, position, -1), axis=1, keepdims=True)
+    inside = tf.logical_or(last < 0, position <= last)
+    return padding_mask * tf.cast(inside, tf.int32)
 
 
 def classify_signature_name(domain):
@@ -123,7 +150,7 @@ class ServingModule(tf.Module):
     # --- graph pieces ---
 
     def _features(self, text, text_pair=None):
-        return self.model.features(text, text_pair)
+        return self.model.features(text, text_pair, pad_to="longest")
 
     def _logits(self, token_ids, segment_ids, padding_mask, domain_id):
         inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
@@ -180,6 +207,7 @@ class ServingModule(tf.Module):
         return {"embedding": tf.cast(pooled, tf.float32)}
 
     def logits_from_ids(self, token_ids, segment_ids, padding_mask):
+        padding_mask = tokens_to_last_separator(token_ids, padding_mask, self.preprocessor.tokenizer.sep_token_id)
         features = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
         batch = tf.shape(token_ids)[:1]
         if not self.uses_adapters:

@@ -1,78 +1,36 @@
 """`check_serving_ops`: can TF Serving 2.20 run every op of a SavedModel?
 
-TF Serving 2.20 links the core TensorFlow ops and the ops of tensorflow-text 2.20.0. "Core"
-here means registered by plain `import tensorflow`, checked in a subprocess that never
-imports tensorflow_text (this process may have it imported). tf-text ops pass only if they
-are on `TFTEXT_2_20_OPS`, an explicit list of ops that tensorflow-text 2.20.0 registers:
-an op that a newer tensorflow-text adds is refused until someone checks it was in 2.20.
+The answer comes from the op set of TF Serving 2.20 frozen in this package
+(`tf_serving_2_20_ops.json`), not from the TensorFlow installed here (2.21 registers ops
+that 2.20 lacks, e.g. `DecodeJxl`): the core ops that the tensorflow 2.20.0 wheel
+registers (TF Serving 2.20.0 builds TensorFlow's 2.20 branch) and the ops of
+tensorflow-text 2.20.0, which the model server links. Both lists were read from the
+wheels' op registries; the file says where from.
 """
+import functools
 import json
-import subprocess
-import sys
+import pathlib
 
 from xdomain_tf.utils.graph_ops import saved_model_op_types
 
-# tensorflow-text ops known to be registered by tensorflow-text 2.20.0 (all of them
-# existed since 2.12 or earlier). The tokenizers of xdomain_tf use FastBertNormalize and
-# FastWordpieceTokenizeWithOffsets (FastBertTokenizer) or CaseFoldUTF8/NormalizeUTF8
-# plus RegexSplitWithOffsets and WordpieceTokenizeWithOffsets (BertTokenizer).
-TFTEXT_2_20_OPS = frozenset(
-    {
-        "CaseFoldUTF8",
-        "NormalizeUTF8",
-        "NormalizeUTF8WithOffsetsMap",
-        "FindSourceOffsets",
-        "FastBertNormalize",
-        "FastWordpieceTokenizeWithOffsets",
-        "TFText>FastWordpieceDetokenize",
-        "WordpieceTokenizeWithOffsets",
-        "RegexSplitWithOffsets",
-        "WhitespaceTokenizeWithOffsets",
-        "TFText>WhitespaceTokenizeWithOffsetsV2",
-        "UnicodeScriptTokenizeWithOffsets",
-        "SplitMergeTokenizeWithOffsets",
-        "TFText>RoundRobinTrim",
-        "TFText>RoundRobinGenerateMasks",
-    }
-)
+OP_SET_FILE = pathlib.Path(__file__).with_name("tf_serving_2_20_ops.json")
 
 # Registered by TensorFlow but run Python code, which a model server does not have.
 PYTHON_ONLY_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 
-_LIST_CORE_OPS = """
-import json
-from tensorflow.core.framework import op_def_pb2
-from tensorflow.python.client import pywrap_tf_session as c_api
-import sys
-assert "tensorflow_text" not in sys.modules
-buffer = c_api.TF_GetAllOpList()
-ops = op_def_pb2.OpList()
-ops.ParseFromString(bytes(c_api.TF_GetBuffer(buffer)))
-print(json.dumps(sorted(op.name for op in ops.op)))
-"""
 
-_core_ops_cache = []
+@functools.lru_cache(maxsize=None)
+def tf_serving_ops():
+    """`(tensorflow ops, tensorflow-text ops)` that TF Serving 2.20 runs, as frozensets.
 
+    Example:
 
-def core_tensorflow_ops():
-    """The op names plain TensorFlow registers (no tensorflow_text), from a subprocess.
-
-    Example (starts a TensorFlow subprocess once, a few seconds):
-
-    >>> ops = core_tensorflow_ops()  # doctest: +SKIP
-    >>> "MatMul" in ops, "FastBertNormalize" in ops  # doctest: +SKIP
-    (True, False)
+    >>> core, text = tf_serving_ops()
+    >>> "MatMul" in core, "DecodeJxl" in core, "FastBertNormalize" in text
+    (True, False, True)
     """
-    if not _core_ops_cache:
-        result = subprocess.run(
-            [sys.executable, "-c", _LIST_CORE_OPS],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=_quiet_env(),
-        )
-        _core_ops_cache.append(frozenset(json.loads(result.stdout.strip().splitlines()[-1])))
-    return _core_ops_cache[0]
+    document = json.loads(OP_SET_FILE.read_text(encoding="utf-8"))
+    return frozenset(document["tensorflow"]) - PYTHON_ONLY_OPS, frozenset(document["tensorflow_text"])
 
 
 def check_serving_ops(saved_model_dir):
@@ -86,30 +44,21 @@ def check_serving_ops(saved_model_dir):
         each sorted (`ops` lists every op of the graphs and their function libraries); the
         model serves on TF Serving 2.20 when `unsupported` is empty.
 
-    Example (starts a TensorFlow subprocess, a few seconds):
+    Example:
 
     >>> report = check_serving_ops("export/xdomain/1")  # doctest: +SKIP
     >>> report["unsupported"], "FastBertNormalize" in report["tensorflow_text"]  # doctest: +SKIP
     ([], True)
     """
     ops = saved_model_op_types(saved_model_dir, signature_key=None)
-    core = core_tensorflow_ops()
+    core, text = tf_serving_ops()
     report = {"ops": ops, "core": [], "tensorflow_text": [], "unsupported": []}
     for op in ops:
-        if op in PYTHON_ONLY_OPS:
-            report["unsupported"].append(op)
-        elif op in core:
+        if op in core:
             report["core"].append(op)
-        elif op in TFTEXT_2_20_OPS:
+        elif op in text:
             report["tensorflow_text"].append(op)
         else:
             report["unsupported"].append(op)
     return report
 
-
-def _quiet_env():
-    import os
-
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return env

@@ -12,6 +12,8 @@ from xdomain_tf.models.multi_domain_classifier import MultiDomainClassifier, val
 TOKEN_FEATURES = ("token_ids", "segment_ids", "padding_mask")
 TEXT_FIELDS = ("text", "text_pair", "domain")
 DEFAULT_BATCH_SIZE = 32
+# Inference pads each batch to its longest text rounded up to this: few distinct shapes.
+INFERENCE_PAD_MULTIPLE = 8
 # Examples `fit` keeps in memory for the checks of a later export (e.g. TFLite agreement).
 KEPT_EXAMPLES = 256
 
@@ -202,7 +204,7 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
     def classify_text(self, text, domain, text_pair=None):
         """Tokenizes, runs and routes a batch in one graph: `[batch]` tf.string `text`,
         `domain` (and `text_pair`) -> `label`, `score`, `probabilities`, `label_id`."""
-        features = self.features(text, text_pair)
+        features = self.features(text, text_pair, pad_to="longest")
         features["domain_id"] = self.domain_ids(domain)
         return self.classify_features(features)
 
@@ -243,26 +245,46 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             seed: the shuffle seed.
             labelled: True requires labels, False drops them, None keeps what is there.
         """
-        batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise XDomainError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = checked_batch_size(batch_size)
         if isinstance(x, dict) and "token_ids" in x:  # already packed features
             x = tf.data.Dataset.from_tensor_slices(x if y is None else (x, _as_targets(y)))
         if isinstance(x, tf.data.Dataset):
             return self._from_dataset(x, batch_size, labelled)
+        columns = self._labelled_columns(x, y, labelled)
+        dataset = tf.data.Dataset.from_tensor_slices(columns)
+        if shuffle:
+            dataset = dataset.shuffle(len(columns["text"]), seed=seed, reshuffle_each_iteration=True)
+        return self._batched(dataset, batch_size)
+
+    def _labelled_columns(self, x, y, labelled):
         columns = self._columns(x, y)
         if labelled and "label" not in columns:
             raise XDomainError("labels are needed: pass y, or records / a dict with a 'label' field")
         if labelled is False:
             columns.pop("label", None)
-        count = len(columns["text"])
-        if not count:
+        if not len(columns["text"]):
             raise XDomainError("no examples given")
-        dataset = tf.data.Dataset.from_tensor_slices(columns)
-        if shuffle:
-            dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(batch_size).map(self._preprocess_columns, num_parallel_calls=tf.data.AUTOTUNE)
+        return columns
+
+    def _batched(self, dataset, batch_size, pad_to=None):
+        def preprocess(columns):
+            return self._preprocess_columns(columns, pad_to)
+
+        dataset = dataset.batch(batch_size).map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def _inference_dataset(self, x, y, batch_size, labelled):
+        """`(dataset, order)` for inference: Python inputs ordered by length, shortest
+        first (`order[k]` is the input index of the k-th example), and each batch padded to
+        its longest text, so short texts do not pay for long ones; a dataset input as is
+        (`order` None)."""
+        if isinstance(x, tf.data.Dataset) or (isinstance(x, dict) and "token_ids" in x):
+            return self.dataset(x, y, batch_size, labelled=labelled), None
+        batch_size = checked_batch_size(batch_size)
+        columns = self._labelled_columns(x, y, labelled)
+        order = length_order(columns["text"], columns.get("text_pair"))
+        ordered = {key: [values[index] for index in order] for key, values in columns.items()}
+        return self._batched(tf.data.Dataset.from_tensor_slices(ordered), batch_size, pad_to="longest"), order
 
     def _columns(self, x, y):
         """Validated columns `{"text", "domain", ["text_pair"], ["label"]}` of Python data."""
@@ -292,6 +314,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         for index, text in enumerate(columns["text"]):
             if not isinstance(text, str):
                 raise DataError("expected a string", path="<inputs>", line=index + 1, field="text", value=text)
+            if not text.strip():  # as in a data file
+                raise DataError("is empty", path="<inputs>", line=index + 1, field="text", value=text)
         for index, domain in enumerate(columns["domain"]):
             if domain not in self.domains:
                 raise DataError(
@@ -355,14 +379,31 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
                 columns[key] = [record[key] for record in records]
         return columns
 
-    def features(self, text, text_pair=None):
-        inputs = {"text": text} if text_pair is None else {"text": text, "text_pair": text_pair}
-        if self.preprocessor is None:
-            raise XDomainError("this model has no preprocessor: give it token ids, or attach a Preprocessor")
-        return dict(self.preprocessor(inputs))
+    def features(self, text, text_pair=None, pad_to=None):
+        """Packed encoder inputs (`token_ids`, `segment_ids`, `padding_mask`) of texts.
 
-    def _preprocess_columns(self, columns):
-        features = self.features(columns["text"], columns.get("text_pair"))
+        Args:
+            text: tf.string `[batch]`.
+            text_pair: None, or the second segments.
+            pad_to: None (the preprocessor's own padding) or `"longest"`: the batch is
+                padded to its longest text, rounded up to a multiple of
+                `INFERENCE_PAD_MULTIPLE` and at most `sequence_length`. The model's
+                outputs are the same (padding is masked); short texts cost less.
+        """
+        inputs = {"text": text} if text_pair is None else {"text": text, "text_pair": text_pair}
+        preprocessor = self.preprocessor
+        if preprocessor is None:
+            raise XDomainError("this model has no preprocessor: give it token ids, or attach a Preprocessor")
+        if pad_to == "longest" and (preprocessor.pad_to, preprocessor.pad_to_multiple_of) != (
+            "longest", INFERENCE_PAD_MULTIPLE
+        ):
+            preprocessor = preprocessor.with_options(pad_to="longest", pad_to_multiple_of=INFERENCE_PAD_MULTIPLE)
+        elif pad_to not in (None, "longest"):
+            raise XDomainError(f'pad_to must be None or "longest", got {pad_to!r}')
+        return dict(preprocessor(inputs))
+
+    def _preprocess_columns(self, columns, pad_to=None):
+        features = self.features(columns["text"], columns.get("text_pair"), pad_to=pad_to)
         features["domain_id"] = self.domain_ids(columns["domain"])
         if "label" not in columns:
             return features
@@ -485,9 +526,10 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         validation = None
         if validation_data is not None:
             if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
-                validation = self.dataset(validation_data[0], validation_data[1], batch_size, labelled=True)
+                validation_x, validation_y = validation_data[:2]
             else:
-                validation = self.dataset(validation_data, None, batch_size, labelled=True)
+                validation_x, validation_y = validation_data, None
+            validation, _ = self._inference_dataset(validation_x, validation_y, batch_size, labelled=True)
         self._keep_examples(x, y)
         steps = kwargs.get("steps_per_epoch") or int(train.cardinality())
         total = max(1, steps) * (epochs - kwargs.get("initial_epoch", 0))
@@ -512,7 +554,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
         """`keras.Model.evaluate` on raw text (any accepted input with labels)."""
-        return super().evaluate(self.dataset(x, y, batch_size, labelled=True), **kwargs)
+        dataset, _ = self._inference_dataset(x, y, batch_size, labelled=True)
+        return super().evaluate(dataset, **kwargs)
 
     def predict(self, x, batch_size=None, **kwargs):
         """Predictions on raw text (any accepted input; labels are ignored).
@@ -520,9 +563,15 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         Returns:
             numpy arrays: `probabilities` `[n, max_labels]` (each example's own head,
             zeros past its labels), `label_id` `[n]`, `score` `[n]`, and `logits`
-            `{domain: [n, n_labels]}` of every head.
+            `{domain: [n, n_labels]}` of every head, in input order (Python inputs are
+            batched by length, see `length_order`).
         """
-        return super().predict(self.dataset(x, None, batch_size, labelled=False), **kwargs)
+        dataset, order = self._inference_dataset(x, None, batch_size, labelled=False)
+        outputs = super().predict(dataset, **kwargs)
+        if order is None:
+            return outputs
+        inverse = np.argsort(order, kind="stable")
+        return tf.nest.map_structure(lambda values: values[inverse], outputs)
 
     def classify(self, texts, domains=None, text_pairs=None, batch_size=64):
         """Labels texts: one `{"domain", "label", "score"}` per text, in order.
@@ -545,14 +594,14 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             raise XDomainError(f"the model has {len(self.domain_names)} domains: give domains=")
         checked = self._columns(columns, None)
         classify = self._classify_function()
-        results = []
-        for start in range(0, len(texts), batch_size):
-            batch = {key: tf.constant(values[start : start + batch_size], tf.string) for key, values in checked.items()}
+        order = length_order(checked["text"], checked.get("text_pair"))
+        results = [None] * len(order)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = {key: tf.constant([values[row] for row in rows], tf.string) for key, values in checked.items()}
             outputs = classify(batch)
-            for domain, label, score in zip(
-                batch["domain"].numpy(), outputs["label"].numpy(), outputs["score"].numpy()
-            ):
-                results.append({"domain": domain.decode("utf-8"), "label": label.decode("utf-8"), "score": float(score)})
+            for row, label, score in zip(rows, outputs["label"].numpy(), outputs["score"].numpy()):
+                results[row] = {"domain": checked["domain"][row], "label": label.decode("utf-8"), "score": float(score)}
         return results
 
     def _classify_function(self):
@@ -751,10 +800,9 @@ def _saved_classifier(preset):
                 return model
         return None
     if os.path.isfile(path) and path.endswith(".keras"):
-        try:
-            model = keras.saving.load_model(path, safe_mode=True)
-        except Exception as error:  # Keras raises many types for a broken file
-            raise XDomainError(f"{path}: cannot load the saved model ({error})") from error
+        from xdomain_tf.runs.run_files import load_keras_file
+
+        model = load_keras_file(path, advice="save or download the model again")
         return model if isinstance(model, MultiDomainTextClassifier) else None
     return None
 
@@ -780,3 +828,26 @@ def _as_list(values, name):
 
 def _all_ints(values):
     return bool(values) and all(isinstance(value, (int, np.integer)) and not isinstance(value, bool) for value in values)
+
+
+def checked_batch_size(batch_size):
+    """`batch_size`, or the default for None; anything but a positive int is refused.
+
+    >>> checked_batch_size(None), checked_batch_size(8)
+    (32, 8)
+    """
+    batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise XDomainError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def length_order(texts, text_pairs=None):
+    """Input indices ordered by text length (characters, both segments), shortest first,
+    stable: batching in this order pads each batch to little more than its own texts.
+
+    >>> length_order(["a long text", "hi", "mid text"])
+    [1, 2, 0]
+    """
+    pairs = text_pairs if text_pairs is not None else [""] * len(texts)
+    return sorted(range(len(texts)), key=lambda index: len(texts[index]) + len(pairs[index]))

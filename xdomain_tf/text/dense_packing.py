@@ -13,6 +13,18 @@ TRUNCATIONS = ("round_robin", "longest_first")
 PAD_TO = ("fixed", "longest")
 
 
+def check_pad_multiple(pad_to_multiple_of):
+    """Refuses a `pad_to_multiple_of` that is not a positive integer.
+
+    >>> check_pad_multiple(8)
+    >>> check_pad_multiple(0)
+    Traceback (most recent call last):
+    xdomain_tf.errors.XDomainError: pad_to_multiple_of must be a positive integer, got 0
+    """
+    if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1:
+        raise XDomainError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of!r}")
+
+
 def trimmed_lengths(lengths, budget, truncation="round_robin"):
     """How many tokens of each segment fit in `budget` tokens.
 
@@ -64,6 +76,7 @@ def pack_segments(
     pad_id,
     truncation="round_robin",
     pad_to="fixed",
+    pad_to_multiple_of=1,
 ):
     """Builds `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]` rows from flat token ids.
 
@@ -79,6 +92,8 @@ def pack_segments(
         truncation: `"round_robin"` or `"longest_first"` (see `trimmed_lengths`).
         pad_to: `"fixed"` pads every row to `sequence_length`; `"longest"` pads to
             the longest packed row of the batch (at most `sequence_length`).
+        pad_to_multiple_of: with `"longest"`, round the width up to a multiple of this
+            (never beyond `sequence_length`), so a graph sees few distinct shapes.
 
     Returns:
         dict of int32 [batch, length] tensors: `token_ids`, `segment_ids` (0 for
@@ -87,9 +102,13 @@ def pack_segments(
     >>> out = pack_segments([(tf.constant([7, 8, 9]), tf.constant([0, 2, 3]))], 5, 2, 3, 0)
     >>> out["token_ids"].numpy().tolist()
     [[2, 7, 8, 3, 0], [2, 9, 3, 0, 0]]
+    >>> pack_segments([(tf.constant([7]), tf.constant([0, 1]))], 16, 2, 3, 0, pad_to="longest",
+    ...               pad_to_multiple_of=4)["token_ids"].numpy().tolist()
+    [[2, 7, 3, 0]]
     """
     if pad_to not in PAD_TO:
         raise XDomainError(f"pad_to must be one of {PAD_TO}, got {pad_to!r}")
+    check_pad_multiple(pad_to_multiple_of)
     specials = len(segments) + 1
     budget = int(sequence_length) - specials
     if budget < 0:
@@ -113,6 +132,9 @@ def pack_segments(
         width = int(sequence_length)
     else:
         width = tf.reduce_max(tf.concat([total, tf.zeros([1], tf.int32)], 0))
+        if pad_to_multiple_of > 1:
+            multiple = tf.constant(int(pad_to_multiple_of), tf.int32)
+            width = tf.minimum((width + multiple - 1) // multiple * multiple, int(sequence_length))
     position = tf.range(width, dtype=tf.int32)[tf.newaxis, :]
 
     def segment_tokens(index, offset):

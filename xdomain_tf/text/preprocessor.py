@@ -3,7 +3,7 @@ import keras
 import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.text.dense_packing import PAD_TO, TRUNCATIONS, pack_segments
+from xdomain_tf.text.dense_packing import PAD_TO, TRUNCATIONS, check_pad_multiple, pack_segments
 from xdomain_tf.text.preprocessing_layer import PreprocessingLayer, deserialize_tokenizer
 from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 
@@ -29,6 +29,8 @@ class Preprocessor(PreprocessingLayer):
         pad_to: `"fixed"` (every row `sequence_length` long) or `"longest"` (pad to
             the longest row of the batch, at most `sequence_length`: faster on short
             texts).
+        pad_to_multiple_of: with `pad_to="longest"`, round each batch's width up to a
+            multiple of this (at most `sequence_length`): few distinct shapes.
         **kwargs: Keras layer arguments.
 
     Call arguments:
@@ -58,6 +60,7 @@ class Preprocessor(PreprocessingLayer):
         sequence_length=128,
         truncation="round_robin",
         pad_to="fixed",
+        pad_to_multiple_of=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -66,12 +69,14 @@ class Preprocessor(PreprocessingLayer):
             raise XDomainError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
         if pad_to not in PAD_TO:
             raise XDomainError(f"pad_to must be one of {PAD_TO}, got {pad_to!r}")
+        check_pad_multiple(pad_to_multiple_of)
         if int(sequence_length) < 2:
             raise XDomainError(f"sequence_length must be >= 2, got {sequence_length}")
         self.tokenizer = tokenizer
         self.sequence_length = int(sequence_length)
         self.truncation = truncation
         self.pad_to = pad_to
+        self.pad_to_multiple_of = pad_to_multiple_of
         if tokenizer.has_vocabulary:
             self._special_ids()  # fails now, with a clear message, if a special token is missing
 
@@ -81,7 +86,7 @@ class Preprocessor(PreprocessingLayer):
 
     def with_options(self, **changes):
         """A Preprocessor sharing this one's tokenizer with some arguments changed
-        (`sequence_length`, `truncation`, `pad_to`).
+        (`sequence_length`, `truncation`, `pad_to`, `pad_to_multiple_of`).
 
         Example:
 
@@ -93,6 +98,7 @@ class Preprocessor(PreprocessingLayer):
             "sequence_length": self.sequence_length,
             "truncation": self.truncation,
             "pad_to": self.pad_to,
+            "pad_to_multiple_of": self.pad_to_multiple_of,
             **changes,
         }
         return Preprocessor(self.tokenizer, **arguments)
@@ -117,6 +123,7 @@ class Preprocessor(PreprocessingLayer):
             pad_id=pad_id,
             truncation=self.truncation,
             pad_to=self.pad_to,
+            pad_to_multiple_of=self.pad_to_multiple_of,
         )
         if scalar:
             outputs = {key: value[0] for key, value in outputs.items()}
@@ -137,6 +144,7 @@ class Preprocessor(PreprocessingLayer):
                 "sequence_length": self.sequence_length,
                 "truncation": self.truncation,
                 "pad_to": self.pad_to,
+                "pad_to_multiple_of": self.pad_to_multiple_of,
             }
         )
         return config
