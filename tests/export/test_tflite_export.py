@@ -77,6 +77,30 @@ def test_sidecar_files(tflite_models, classifier_run):
     assert details["domain_id"]["shape_signature"].tolist() == [-1]
 
 
+def test_length_buckets_share_the_weights_and_answer_as_the_full_length(
+    tflite_models, classifier_run, valid_records, tmp_path
+):
+    ids = pathlib.Path(tflite_models["ids"])
+    sidecar = json.loads(pathlib.Path(str(ids) + ".labels.json").read_text())
+    assert sidecar["signatures"] == {"serving_default": 32, "length_16": 16}
+    interpreter = litert_interpreter(ids.read_bytes(), False)
+    assert sorted(interpreter.get_signature_list()) == ["length_16", "serving_default"]
+    all_features, _ = keras_probabilities(classifier_run, valid_records)
+    widths = all_features["padding_mask"].numpy().sum(axis=1)
+    short = [record for record, width in zip(valid_records, widths) if width <= 16][:20]
+    assert len(short) == 20
+    features, expected = keras_probabilities(classifier_run, short)
+    names = [domain["name"] for domain in sidecar["domains"]]
+    domain_id = np.array([names.index(record["domain"]) for record in short], np.int32)
+    cut = {name: features[name].numpy()[:, :16] for name in ("token_ids", "segment_ids", "padding_mask")}
+    outputs = interpreter.get_signature_runner("length_16")(**cut, domain_id=domain_id)
+    np.testing.assert_allclose(outputs["probabilities"], expected, atol=1e-5)
+    # One signature more costs graph, not weights.
+    single = tflite(classifier_run, tmp_path / "single.tflite", length_buckets=())
+    assert json.loads((tmp_path / "single.tflite.labels.json").read_text())["signatures"] == {"serving_default": 32}
+    assert ids.stat().st_size < 1.5 * single["size_bytes"]
+
+
 @pytest.mark.parametrize(
     "quantize,with_tokenizer", [("float16", False), ("dynamic", False), ("int8", False), ("int8", True)]
 )

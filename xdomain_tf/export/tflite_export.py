@@ -6,7 +6,7 @@ import tempfile
 import time
 import warnings
 
-from xdomain_tf.errors import XDomainError
+from xdomain_tf.errors import OperationError, XDomainError
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 # The least share of predicted labels that must agree with the SavedModel.
@@ -23,16 +23,19 @@ def tflite(
     calibration_examples=200,
     check_examples=2000,
     num_threads=1,
+    length_buckets="auto",
     log=None,
 ):
     """Converts a classifier to a TFLite file, checks it, and only then writes it.
 
-    The model is saved as a SavedModel with one signature (see `TFLiteModule`; static
-    sequence length = the run's) into a temporary folder and converted with
+    The model is saved as a SavedModel (see `TFLiteModule`: `serving_default` at the
+    run's static sequence length and, for packed ids, `length_<n>` at each shorter length
+    bucket, the weights stored once) into a temporary folder and converted with
     `TFLiteConverter.from_saved_model`. Before anything is written the file is run with
     ai-edge-litert's interpreter on the check data: every output must be finite and the
     predicted labels must agree with the SavedModel graph on at least `MIN_AGREEMENT`
-    of the examples (99.9% unquantized, 99.5% float16, 98% dynamic and int8); otherwise
+    of the examples, both through `serving_default` and through the length bucket each
+    example fits (as `TFLitePredictor` chooses it) (99.9% unquantized, 99.5% float16, 98% dynamic and int8); otherwise
     an XDomainError says by how much it missed and nothing is written.
 
     Written files: `path`; `path + ".labels.json"` (domain ids and labels, inputs, outputs,
@@ -62,6 +65,9 @@ def tflite(
         calibration_examples: how many records calibrate `"int8"`.
         check_examples: the most records the check uses.
         num_threads: interpreter threads for the latency measurement.
+        length_buckets: shorter sequence lengths that get a signature (`"auto"`: powers of
+            two from 16 below the sequence length, for packed ids; none with the
+            tokenizer in the graph).
         log: a function taking one line of progress, e.g. `print`.
 
     Returns:
@@ -78,7 +84,7 @@ def tflite(
     import tensorflow as tf
 
     from xdomain_tf.export.example_sample import read_examples
-    from xdomain_tf.export.tflite_module import IDS_INPUTS, TFLiteModule
+    from xdomain_tf.export.tflite_module import IDS_INPUTS, TFLiteModule, default_length_buckets
     from xdomain_tf.tasks import load_classifier
     from xdomain_tf.utils.atomic import atomic_path, write_json_atomic
 
@@ -99,8 +105,14 @@ def tflite(
             "calibration_data", log,
         )
 
-    module = TFLiteModule(model, with_tokenizer=with_tokenizer, for_int8=quantize == "int8")
-    signature = module.signature()
+    if length_buckets == "auto":
+        length_buckets = () if with_tokenizer else default_length_buckets(model.preprocessor.sequence_length)
+    module = TFLiteModule(
+        model, with_tokenizer=with_tokenizer, for_int8=quantize == "int8", length_buckets=length_buckets
+    )
+    signatures = module.signatures()
+    lengths = module.signature_lengths()
+    signature = signatures["serving_default"]
     packer = module.preprocessor
 
     def inputs_of(records):
@@ -111,12 +123,15 @@ def tflite(
         features = packer(tf.constant(texts))
         return {**{name: features[name].numpy() for name in IDS_INPUTS}, "domain_id": domain_id}
 
+    calibration_inputs = None
+    if calibration_records:
+        calibration_inputs = bucketed_inputs(inputs_of(calibration_records), lengths, every_signature=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix="xdomain-tflite-"))
     try:
         saved = staging / "saved_model"
-        tf.saved_model.save(module, str(saved), signatures={"serving_default": signature})
+        tf.saved_model.save(module, str(saved), signatures=signatures)
         started = time.perf_counter()
-        content = _convert(saved, quantize, with_tokenizer, calibration_records and inputs_of(calibration_records))
+        content = _convert(saved, quantize, with_tokenizer, calibration_inputs, list(lengths))
         log(f"converted ({quantize}) in {time.perf_counter() - started:.1f} s: {len(content) / 1e6:.2f} MB")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -125,20 +140,28 @@ def tflite(
     try:
         interpreter.allocate_tensors()
     except RuntimeError as error:
-        raise XDomainError(
+        raise OperationError(
             f"the converted TFLite model does not run: {str(error).strip().splitlines()[0]} (ops that neither "
             "TFLite builtins nor tensorflow-text's TFLite kernels provide); nothing written"
         ) from None
     runner = interpreter.get_signature_runner("serving_default")
-    reference, converted = [], []
+    runners = {name: interpreter.get_signature_runner(name) for name in lengths}
+    reference, converted, bucketed = [], [], []
     for start in range(0, len(check_records), 64):
         batch = inputs_of(check_records[start : start + 64])
         reference.append(signature(**{name: tf.constant(value) for name, value in batch.items()})["probabilities"].numpy())
         converted.append(runner(**batch)["probabilities"])
-    reference, converted = np.concatenate(reference), np.concatenate(converted)
-    finite = bool(np.all(np.isfinite(converted)))
-    agreement = float(np.mean(reference.argmax(-1) == converted.argmax(-1)))
-    max_abs_difference = float(np.max(np.abs(reference - converted))) if finite else float("inf")
+        rows = np.zeros_like(converted[-1])
+        for name, (indices, inputs) in bucketed_inputs(batch, lengths).items():
+            rows[indices] = runners[name](**inputs)["probabilities"]
+        bucketed.append(rows)
+    reference = np.concatenate(reference)
+    converted, bucketed = np.concatenate(converted), np.concatenate(bucketed)
+    finite = bool(np.all(np.isfinite(converted)) and np.all(np.isfinite(bucketed)))
+    agreement = float(min(np.mean(reference.argmax(-1) == out.argmax(-1)) for out in (converted, bucketed)))
+    max_abs_difference = (
+        float(max(np.max(np.abs(reference - out)) for out in (converted, bucketed))) if finite else float("inf")
+    )
     latency = _latency_ms(runner, inputs_of(check_records[:1]))
     report = {
         "path": str(path),
@@ -159,9 +182,9 @@ def tflite(
         f"latency at batch 1: {latency:.2f} ms ({num_threads} thread(s))"
     )
     if not finite:
-        raise XDomainError(f"the {quantize} TFLite model gives non-finite outputs; nothing written")
+        raise OperationError(f"the {quantize} TFLite model gives non-finite outputs; nothing written")
     if agreement < MIN_AGREEMENT[quantize]:
-        raise XDomainError(
+        raise OperationError(
             f"the {quantize} TFLite model agrees with the SavedModel on {agreement:.2%} of "
             f"{len(check_records)} labels, below the {MIN_AGREEMENT[quantize]:.1%} required; nothing written"
         )
@@ -177,6 +200,9 @@ def tflite(
         "sequence_length": module.sequence_length,
         "with_tokenizer": with_tokenizer,
         "signature": "serving_default",
+        # Pack ids at sequence_length, then run the shortest signature that holds the
+        # longest row of the batch, cut to its length (`bucket_signature`).
+        "signatures": lengths,
         "inputs": (
             {"text": "string [batch]", "domain_id": "int32 [batch]"}
             if with_tokenizer
@@ -261,12 +287,51 @@ def vocabulary_texts(classifier, count, seed=0):
     ]
 
 
-def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs):
+def bucketed_inputs(inputs, lengths, every_signature=False):
+    """Packed full-length inputs split by the signature each row fits:
+    `{signature: (row indices, inputs cut to its length)}`.
+
+    Args:
+        inputs: `token_ids`, `segment_ids`, `padding_mask` (`[n, sequence_length]`) and
+            `domain_id` numpy arrays.
+        lengths: `{signature: sequence length}` (see `TFLiteModule.signature_lengths`).
+        every_signature: give every signature inputs (int8 calibration): all rows, cut to
+            its length, where no row fits it exactly.
+
+    Example:
+
+    >>> import numpy as np
+    >>> mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], np.int32)
+    >>> inputs = {"token_ids": mask, "segment_ids": 0 * mask, "padding_mask": mask, "domain_id": np.zeros(2, np.int32)}
+    >>> {name: (rows.tolist(), part["token_ids"].shape) for name, (rows, part) in
+    ...  bucketed_inputs(inputs, {"serving_default": 4, "length_2": 2}).items()}
+    {'length_2': ([0], (1, 2)), 'serving_default': ([1], (1, 4))}
+    """
+    import numpy as np
+
+    from xdomain_tf.export.tflite_module import bucket_signature
+
+    if "text" in inputs:
+        return {"serving_default": (np.arange(len(inputs["text"])), inputs)}
+    widths = inputs["padding_mask"].sum(axis=1)
+    chosen = np.array([bucket_signature(lengths, int(width)) for width in widths])
+    split = {}
+    for name in sorted(lengths, key=lengths.get):
+        rows = np.flatnonzero(chosen == name)
+        if not len(rows) and every_signature:
+            rows = np.arange(len(widths))
+        if len(rows):
+            split[name] = (rows, {key: value[rows][:, : lengths[name]] if value.ndim == 2 else value[rows]
+                                  for key, value in inputs.items()})
+    return split
+
+
+def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs, signature_keys=("serving_default",)):
     import tensorflow as tf
     import tensorflow_text
 
     def converter(supported_ops):
-        result = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=["serving_default"])
+        result = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=list(signature_keys))
         result.target_spec.supported_ops = supported_ops
         if with_tokenizer:
             result.allow_custom_ops = True
@@ -279,11 +344,12 @@ def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs):
         if quantize == "float16":
             result.target_spec.supported_types = [tf.float16]
         if quantize == "int8":
-            count = len(calibration_inputs["domain_id"])
-
             def representative_dataset():
-                for index in range(count):
-                    yield {name: value[index : index + 1] for name, value in calibration_inputs.items()}
+                # `{signature: (rows, inputs)}`: every signature is calibrated on its own inputs.
+                for name, (_, inputs) in calibration_inputs.items():
+                    for index in range(len(inputs["domain_id"])):
+                        sample = {key: value[index : index + 1] for key, value in inputs.items()}
+                        yield (name, sample) if len(signature_keys) > 1 else sample
 
             result.representative_dataset = representative_dataset
         return result
@@ -294,7 +360,7 @@ def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs):
             warnings.simplefilter("ignore", UserWarning)
             return _convert_with(converter, quantize)
     except Exception as error:
-        raise XDomainError(f"TFLite conversion ({quantize}) failed: {str(error).strip().splitlines()[0]}") from error
+        raise OperationError(f"TFLite conversion ({quantize}) failed: {str(error).strip().splitlines()[0]}") from error
 
 
 def _convert_with(converter, quantize):

@@ -1,10 +1,38 @@
-"""`TFLiteModule`: the single-signature graph that a TFLite file is converted from."""
+"""`TFLiteModule`: the graph a TFLite file is converted from: one signature at the full
+sequence length, and one per shorter length bucket."""
 import tensorflow as tf
 
 from xdomain_tf.export.serving_module import _Hidden
 from xdomain_tf.errors import XDomainError
 
 IDS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+
+
+def default_length_buckets(sequence_length):
+    """Powers of two from 16 below `sequence_length`: the shorter static lengths a TFLite
+    file of packed ids gets a signature for.
+
+    >>> default_length_buckets(128), default_length_buckets(16)
+    ([16, 32, 64], [])
+    """
+    buckets, length = [], 16
+    while length < sequence_length:
+        buckets.append(length)
+        length *= 2
+    return buckets
+
+
+def bucket_signature(lengths, width):
+    """The signature for packed rows `width` tokens long: the shortest `length_<n>` with
+    `n >= width` among `lengths` (`{signature: length}`, `serving_default` included).
+
+    >>> bucket_signature({"serving_default": 128, "length_16": 16, "length_32": 32}, 20)
+    'length_32'
+    >>> bucket_signature({"serving_default": 128}, 20)
+    'serving_default'
+    """
+    fitting = [(length, name) for name, length in lengths.items() if length >= width]
+    return min(fitting)[1] if fitting else "serving_default"
 
 
 def export_twin(model, **layer_options):
@@ -70,15 +98,21 @@ def export_twin(model, **layer_options):
 
 
 class TFLiteModule(tf.Module):
-    """A classifier with a static sequence length, for conversion to TFLite.
+    """A classifier with static sequence lengths, for conversion to TFLite.
 
-    Its one signature, `serving_default`, takes either packed ids (`token_ids`,
+    Its signature `serving_default` takes either packed ids (`token_ids`,
     `segment_ids`, `padding_mask`: int32 `[batch, sequence_length]`) or, with
     `with_tokenizer`, raw `text` (tf.string `[batch]`), plus `domain_id` (int32 `[batch]`,
     the domain's index in the labels file). Outputs: `probabilities` (float32
     `[batch, max_labels]`, zeros past the domain's labels), `label_id` (int32 `[batch]`)
     and `score` (float32 `[batch]`). A `domain_id` outside `[0, domains)` makes the
     interpreter's invoke fail (gather index out of bounds).
+
+    With `length_buckets` (packed ids only), `signatures()` adds `length_<n>` for each
+    bucket `n`: the same graph and the same weights (stored once in the file) at `n`
+    positions, so a short text does not pay for `sequence_length` of them. Rows are
+    packed at the full length and cut to the shortest bucket that holds them
+    (`bucket_signature`); the outputs are the same, padding being masked.
 
     The graph is traced from an `export_twin` of the model: the same weights, with
     `attention_mask_mode="bounded"` (equal to the Keras model in float32; int8 quantization
@@ -94,14 +128,15 @@ class TFLiteModule(tf.Module):
             `with_tokenizer` it runs in the graph (padded to its `sequence_length`).
         with_tokenizer: take raw text (tensorflow-text TFLite custom ops tokenize it).
         for_int8: build the graph for full-integer quantization.
+        length_buckets: shorter sequence lengths that get a signature of their own.
 
     Example:
 
-        module = TFLiteModule(clf)
-        tf.saved_model.save(module, path, signatures={"serving_default": module.signature()})
+        module = TFLiteModule(clf, length_buckets=[16, 32, 64])
+        tf.saved_model.save(module, path, signatures=module.signatures())
     """
 
-    def __init__(self, model, preprocessor=None, with_tokenizer=False, for_int8=False):
+    def __init__(self, model, preprocessor=None, with_tokenizer=False, for_int8=False, length_buckets=()):
         super().__init__(name="xdomain_tflite")
         domains = getattr(model, "domains", None)
         if not domains or not hasattr(model, "route"):
@@ -123,6 +158,20 @@ class TFLiteModule(tf.Module):
         self.sequence_length = preprocessor.sequence_length
         self.with_tokenizer = with_tokenizer
         self.for_int8 = for_int8
+        buckets = sorted({int(length) for length in length_buckets})
+        if buckets and with_tokenizer:
+            raise XDomainError("length_buckets need packed ids: a file with the tokenizer has one length")
+        for length in buckets:
+            if not 2 < length < self.sequence_length:
+                raise XDomainError(
+                    f"length_buckets must lie between 3 and sequence_length - 1 ({self.sequence_length - 1}), "
+                    f"got {length}"
+                )
+        self.length_buckets = buckets
+
+    def signature_lengths(self):
+        """`{signature name: sequence length}` of every signature."""
+        return {"serving_default": self.sequence_length, **{f"length_{n}": n for n in self.length_buckets}}
 
     @property
     def preprocessor(self):
@@ -134,8 +183,13 @@ class TFLiteModule(tf.Module):
         inputs["domain_id"] = domain_id
         return self._keras.model.route(self._keras.model(inputs, training=False), domain_id)
 
-    def signature(self):
-        """The concrete function to save as `serving_default`."""
+    def signatures(self):
+        """`{signature name: concrete function}`, every signature of `signature_lengths`."""
+        return {name: self.signature(length) for name, length in self.signature_lengths().items()}
+
+    def signature(self, sequence_length=None):
+        """The concrete function at `sequence_length` positions (default: the full length,
+        the `serving_default` signature)."""
         domain_id = tf.TensorSpec([None], tf.int32, name="domain_id")
         if self.with_tokenizer:
             def classify_text(text, domain_id):
@@ -145,7 +199,7 @@ class TFLiteModule(tf.Module):
                 tf.TensorSpec([None], tf.string, name="text"), domain_id
             )
 
-        ids = tf.TensorSpec([None, self.sequence_length], tf.int32)
+        ids = tf.TensorSpec([None, sequence_length or self.sequence_length], tf.int32)
 
         def classify_ids(token_ids, segment_ids, padding_mask, domain_id):
             features = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
