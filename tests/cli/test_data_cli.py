@@ -67,7 +67,7 @@ def test_stats_stops_at_a_bad_record(tmp_path, capsys):
     bad.write_text('{"text": "ok", "label": "a", "domain": "d"}\n{"text": "x", "label": [1, 2], "domain": "d"}\n')
     assert main(["data", "stats", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f'xdomain-tf data: error: {bad}:2: field "label": must be a string, got list (value [1, 2])'
+    assert err == f'xdomain-tf data stats: error: {bad}:2: field "label": must be a string, got list (value [1, 2])'
 
 
 def test_stats_unlabelled_and_default_domain(tmp_path, capsys):
@@ -96,9 +96,24 @@ def test_user_errors_are_one_line(tmp_path, capsys):
                  "--from-file", str(DEBIAN)])
     assert code == 2
     err = capsys.readouterr().err
-    assert err == "xdomain-tf data: error: no Translation file for language(s) fr (found: de, en)\n"
+    assert err == "xdomain-tf data build debian: error: no Translation file for language(s) fr (found: de, en)\n"
     assert main(["data", "build", "bbc", "--out", str(tmp_path), "--from-file", str(tmp_path / "no.whl")]) == 2
     assert "no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["data", "build", "wikipedia"])
     assert info.value.code == 2
+
+
+def test_an_unreachable_archive_is_an_operation_failure(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    from xdomain_tf.datasets import debian_archive
+
+    monkeypatch.setenv("XDOMAIN_TF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(debian_archive.shutil, "which", lambda name: "/usr/bin/apt-get")
+    monkeypatch.setattr(debian_archive.subprocess, "run", lambda command, **kwargs: subprocess.CompletedProcess(
+        command, 100, stdout="", stderr="E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease\n"))
+    assert main(["data", "build", "debian", "--out", str(tmp_path / "out")]) == 1
+    line = capsys.readouterr().err.splitlines()[-1]  # after the download's progress lines
+    assert line.startswith("xdomain-tf data build debian: error: could not fetch the Debian archive (")
+    assert line.endswith("pass them with --from-file PATH")

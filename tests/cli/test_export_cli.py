@@ -49,7 +49,7 @@ def test_check_fails_naming_the_op(tmp_path, capsys):
     module.f = tf.function(lambda x: tf.py_function(lambda v: v, [x], tf.string),
                            input_signature=[tf.TensorSpec([None], tf.string)])
     tf.saved_model.save(module, str(tmp_path / "1"), signatures={"serving_default": module.f})
-    assert main(["export", "--model", str(tmp_path / "1"), "--check"]) == 2
+    assert main(["export", "--model", str(tmp_path / "1"), "--check"]) == 1  # a refused export: exit 1
     captured = capsys.readouterr()
     assert "unsupported (1): EagerPyFunc" in captured.out
     assert "op(s) EagerPyFunc are neither core TensorFlow nor tensorflow-text 2.20 ops" in captured.err
@@ -67,6 +67,6 @@ def test_user_errors_exit_2(classifier_run, tmp_path, capsys, monkeypatch):
     import importlib
 
     monkeypatch.setitem(importlib.import_module("xdomain_tf.export.tflite_export").MIN_AGREEMENT, "none", 1.5)
-    assert main(["export", "--model", str(classifier_run), "--tflite", str(tmp_path / "m.tflite")]) == 2
+    assert main(["export", "--model", str(classifier_run), "--tflite", str(tmp_path / "m.tflite")]) == 1  # refused
     assert "below the 150.0% required; nothing written" in capsys.readouterr().err
     assert not (tmp_path / "m.tflite").exists()

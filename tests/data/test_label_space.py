@@ -56,3 +56,24 @@ def test_invalid_spaces():
         LabelSpace.from_records([{"text": "x", "domain": "a"}])
     with pytest.raises(XDomainError, match="out of range"):
         LabelSpace({"a": ["x"]}).label_name("a", 1)
+
+
+def test_a_domain_with_one_training_label_is_refused_naming_it():
+    records = TRAIN + [{"text": "t", "label": "sport", "domain": "web"},
+                       {"text": "t", "label": "x", "domain": "zoo"}]
+    with pytest.raises(XDomainError) as info:
+        LabelSpace.from_records(records)
+    assert str(info.value) == (
+        "the training data must give each domain at least two labels: domain 'web' has only "
+        "the label 'sport'; domain 'zoo' has only the label 'x'"
+    )
+    # Evaluation data with one label is fine: it is encoded with the training space.
+    space = LabelSpace.from_records(TRAIN)
+    assert [space.encode(r) for r in TRAIN if r["domain"] == "news"][:1] == [(1, 1)]
+
+
+def test_a_label_space_refuses_unprintable_names():
+    with pytest.raises(XDomainError, match=r"labels must be printable, got 'sport\\x00' in domain 'news'"):
+        LabelSpace({"news": ["sport", "sport\x00"]})
+    with pytest.raises(XDomainError, match=r"domain names must be printable, got 'news\\n'"):
+        LabelSpace({"news\n": ["a", "b"]})

@@ -2,6 +2,7 @@ import gzip
 import json
 import logging
 import types
+import zlib
 
 import pytest
 
@@ -235,3 +236,93 @@ def test_json_array_gets_a_hint(tmp_path):
     path.write_text(json.dumps([{"text": "x"}], indent=1))
     with pytest.raises(DataError, match="a JSON array is not JSON Lines"):
         list(read_records(path))
+
+
+def test_deeply_nested_json_is_a_data_error_not_a_recursion_error(tmp_path):
+    path = _write(tmp_path / "deep.jsonl", [GOOD.strip(), b"[" * 100_000])
+    with pytest.raises(DataError) as info:
+        list(read_records(path))
+    assert str(info.value) == f"{path}:2: invalid JSON (nested too deeply to read) (value '{'[' * 76}...)"
+    report = ReadReport()
+    assert len(list(read_records(path, on_error="skip", report=report))) == 1
+    assert report.skipped == 1
+
+
+def test_a_json_integer_too_long_for_python_names_its_field(tmp_path):
+    digits = "7" * 5000
+    path = _write(tmp_path / "long.jsonl", [
+        b'{"text": "x", "label": "a", "domain": "news", "score": ' + digits.encode() + b"}",
+        b'{"text": "x", "label": -' + digits.encode() + b', "domain": "news"}',
+    ])
+    records = read_records(path)
+    # A field the schema ignores may hold one.
+    assert next(records) == {"text": "x", "label": "a", "domain": "news"}
+    with pytest.raises(DataError) as info:
+        next(records)
+    assert str(info.value) == (
+        f'{path}:2: field "label": a JSON integer with 5000 digits, more than the 4300 that '
+        f"can be read (value -{'7' * 76}...)"
+    )
+
+
+def _tfrecord_file(path, count):
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for index in range(count):
+            writer.write(_example(tf, text=f"text {index:02d}".encode(), label=b"a", domain=b"d"))
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("header_bytes", [1, 8, 11])
+def test_a_tfrecord_file_cut_inside_a_record_header_is_an_error(tmp_path, header_bytes):
+    path = tmp_path / "cut.tfrecord"
+    data = _tfrecord_file(path, 48)
+    record_size = len(data) // 48
+    path.write_bytes(data[: 24 * record_size + header_bytes])
+    records = read_records(path)
+    assert sum(1 for _ in zip(range(24), records)) == 24
+    with pytest.raises(DataError) as info:
+        next(records)
+    assert str(info.value) == (
+        f"{path}:25: truncated TFRecord file: it ends {header_bytes} bytes into the "
+        "12-byte header of record 25"
+    )
+    # A structural error: skip mode raises too.
+    with pytest.raises(DataError, match="truncated TFRecord file"):
+        list(read_records(path, on_error="skip"))
+
+
+def test_a_tfrecord_file_cut_inside_a_payload_gets_a_clean_message(tmp_path):
+    path = tmp_path / "cut.tfrecord"
+    data = _tfrecord_file(path, 4)
+    record_size = len(data) // 4
+    path.write_bytes(data[: 2 * record_size + 20])
+    with pytest.raises(DataError) as info:
+        list(read_records(path))
+    assert str(info.value) == (
+        f"{path}:3: corrupt TFRecord data after record 2 (truncated record at "
+        f"{2 * record_size}' failed with Read less bytes than requested)"
+    )
+
+
+def test_a_cut_gzip_tfrecord_file_is_an_error(tmp_path):
+    plain = tmp_path / "plain.tfrecord"
+    data = _tfrecord_file(plain, 48)
+    record_size = len(data) // 48
+    path = tmp_path / "cut.tfrecord.gz"
+    path.write_bytes(gzip.compress(data[: 24 * record_size + 5]))
+    with pytest.raises(DataError, match=r"cut.tfrecord.gz:25: truncated TFRecord file: it ends 5 bytes"):
+        list(read_records(path))
+    # A gzip stream that stops after 24 records (at a flush point, with no end marker)
+    # reads to TensorFlow as a valid file of 24 records.
+    compressor = zlib.compressobj(wbits=31)
+    path.write_bytes(compressor.compress(data[: 24 * record_size]) + compressor.flush(zlib.Z_SYNC_FLUSH))
+    with pytest.raises(DataError) as info:
+        list(read_records(path))
+    assert str(info.value) == (
+        f"{path}:25: cannot read the file after record 24 (Compressed file ended before the "
+        "end-of-stream marker was reached)"
+    )
+    path.write_bytes(gzip.compress(data))
+    assert len(list(read_records(path))) == 48

@@ -52,3 +52,31 @@ def test_bad_records_name_file_line_field_value(raw, field, value, message):
 def test_not_an_object():
     with pytest.raises(DataError, match="expected an object.*got list"):
         normalize_record([1, 2], path="f.jsonl", line=1)
+
+
+@pytest.mark.parametrize(
+    "field, value, shown",
+    [
+        ("label", "sport\x00", "a control character (U+0000 at offset 5)"),
+        ("label", "spo\nrt", "a control character (U+000A at offset 3)"),
+        ("domain", "ne\tws", "a control character (U+0009 at offset 2)"),
+        ("domain", "\u200bnews", "a format character (U+200B at offset 0)"),
+        ("label", "sp\u00adort", "a format character (U+00AD at offset 2)"),
+    ],
+)
+def test_control_characters_in_labels_and_domains_are_refused(field, value, shown):
+    raw = {"text": "x", "label": "sport", "domain": "news", field: value}
+    with pytest.raises(DataError) as info:
+        normalize_record(raw, path="f.jsonl", line=2)
+    assert str(info.value) == (
+        f'f.jsonl:2: field "{field}": contains {shown}; labels and domain names must be '
+        f"printable (value {value!r})"
+    )
+
+
+def test_white_space_around_names_is_stripped_and_printable_names_pass():
+    raw = {"text": "tab\there", "label": "\tsport\n", "domain": "caf\u00e9\u00a0news", "id": "a\x00"}
+    assert normalize_record(raw) == {
+        "text": "tab\there", "label": "sport", "domain": "caf\u00e9\u00a0news", "id": "a\x00"}
+    with pytest.raises(DataError, match=r'field "domain": contains a control character \(U\+0007'):
+        normalize_record({"text": "x", "label": "a"}, default_domain="ne\x07ws")

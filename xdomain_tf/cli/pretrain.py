@@ -1,20 +1,41 @@
 """`xdomain-tf pretrain`: masked LM, causal LM and translation-pair contrastive pretraining."""
 import json
 
-from xdomain_tf.cli.training_flags import add_training_flags, options_from_args
+from xdomain_tf.cli.training_flags import add_training_flags, options_from_args, options_parser
+
+EXAMPLES = """\
+examples:
+  # masked-LM pretraining of a bert_tiny encoder from scratch on two domains
+  xdomain-tf pretrain --train corpus.jsonl --valid heldout.jsonl --out runs/mlm
+
+  # domain-adaptive pretraining of all-MiniLM-L6-v2, scored before and after
+  xdomain-tf pretrain --train debian.jsonl --valid heldout.jsonl \\
+      --init all-minilm-l6-v2 --objective mlm,sop --report-before --out runs/dapt
+
+  # align languages on translation pairs (xdomain-tf data pairs debian ...)
+  xdomain-tf pretrain --train pairs.jsonl --init runs/dapt \\
+      --objective mlm,contrastive --group-by lang --out runs/aligned
+
+  # then fine-tune a classifier from the pretrained encoder
+  xdomain-tf train --train train.jsonl --init runs/aligned --out runs/clf"""
 
 
 def add_parser(subparsers):
     from xdomain_tf.training.pretraining.options import FINE_TUNING_ONLY, PretrainOptions
 
-    parser = subparsers.add_parser(
+    parser = options_parser(
+        subparsers,
         "pretrain",
         help="pretrain or continue pretraining an encoder (mlm, clm, contrastive, sop/nsp)",
-        description="Pretrain an encoder from a preset, or continue pretraining one (--init all-minilm-l6-v2, a "
-        "Hugging Face BERT folder or a run directory) on unlabeled record files: --objective mlm, mlm,sop, "
-        "mlm,nsp, clm, contrastive or mlm,contrastive (records with text_pair are translation pairs). "
-        "Domains or languages (--group-by) are mixed by temperature sampling (--alpha). The run directory "
-        "is accepted by --init of train and pretrain. Run the same command again to resume.",
+        description="""\
+Pretrain an encoder from an architecture, or continue pretraining one
+(--init all-minilm-l6-v2, a Hugging Face BERT folder or a run directory) on
+unlabelled record files with --objective mlm, mlm,sop, mlm,nsp, clm,
+contrastive or mlm,contrastive (records with text_pair are translation pairs).
+Domains or languages (--group-by) are mixed by temperature sampling (--alpha).
+The run directory is accepted by --init of train and pretrain. Run the same
+command again to resume an interrupted run.""",
+        examples=EXAMPLES,
     )
     add_training_flags(parser, PretrainOptions, skip=FINE_TUNING_ONLY)
     parser.set_defaults(run=run)
@@ -22,9 +43,11 @@ def add_parser(subparsers):
 
 def run(args):
     from xdomain_tf.training.pretraining.options import PretrainOptions
+
+    options = options_from_args(PretrainOptions, args)  # checked before TensorFlow loads: bad flags fail fast
     from xdomain_tf.training.pretraining_run import train_pretraining
 
-    summary = train_pretraining(options_from_args(PretrainOptions, args))
+    summary = train_pretraining(options)
     if "after" in summary:
         print_before_after(summary.get("before"), summary["after"], summary["groups"])
     print(json.dumps(summary))

@@ -1,6 +1,8 @@
 """`xdomain-tf pretrain-eval`: held-out masked-LM loss and accuracy per domain or language."""
 import json
 
+from xdomain_tf.cli.flag_types import fraction, output_file, positive_int, sequence_length
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
@@ -12,17 +14,19 @@ def add_parser(subparsers):
     )
     parser.add_argument("--model", required=True, help="a run directory, a Hugging Face BERT folder or all-minilm-l6-v2")
     parser.add_argument("--data", required=True, nargs="+", metavar="FILE", help="record files (labels not needed)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--mask-rate", type=float, default=0.15)
-    parser.add_argument("--max-predictions", type=int, default=None)
-    parser.add_argument("--whole-word", action="store_true")
-    parser.add_argument("--mask-seed", type=int, default=0)
-    parser.add_argument("--group-by", choices=("domain", "lang", "domain_lang"), default="domain")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="default: 32")
+    parser.add_argument("--seq-len", type=sequence_length, default=128, help="maximum tokens per example (default: 128)")
+    parser.add_argument("--mask-rate", type=fraction, default=0.15, help="fraction of tokens masked (default: 0.15)")
+    parser.add_argument("--max-predictions", type=positive_int, default=None,
+                        help="predictions per sequence (default: seq-len * mask-rate, rounded up)")
+    parser.add_argument("--whole-word", action="store_true", help="mask whole words")
+    parser.add_argument("--mask-seed", type=int, default=0, help="seed of the masks (default: 0)")
+    parser.add_argument("--group-by", choices=("domain", "lang", "domain_lang"), default="domain",
+                        help="scores per domain, language or both (default: domain)")
     parser.add_argument("--languages", help="comma-separated languages to keep, e.g. en")
     parser.add_argument("--default-domain", help="the domain of records without one")
-    parser.add_argument("--json", metavar="OUT.json", help="also write the scores as JSON")
-    parser.set_defaults(run=run)
+    parser.add_argument("--json", type=output_file, metavar="OUT.json", help="also write the scores as JSON")
+    parser.set_defaults(run=run, python_names={"init": "--model"})
 
 
 def run(args):

@@ -1,4 +1,5 @@
 """`xdomain-tf quickstart`: the whole job on real data with a small configuration."""
+from xdomain_tf.cli.flag_types import output_folder, positive_int, sequence_length
 
 
 def add_parser(subparsers):
@@ -9,13 +10,14 @@ def add_parser(subparsers):
         "two-domain classifier, compares it with TF-IDF + logistic regression, exports a SavedModel and an "
         "int8 TFLite file, reloads both and classifies unseen texts.",
     )
-    parser.add_argument("--out", default="runs/quickstart", help="output folder (default runs/quickstart)")
+    parser.add_argument("--out", default="runs/quickstart", type=output_folder, metavar="DIR", help="output folder (default runs/quickstart)")
     parser.add_argument("--preset", default="all-minilm-l6-v2",
                         help="all-minilm-l6-v2 (pretrained) or an encoder preset such as bert_tiny (from scratch)")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--max-train-per-label", type=int, default=150)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--epochs", type=positive_int, default=None, help="default: 2 for MiniLM, 6 from scratch")
+    parser.add_argument("--max-train-per-label", type=positive_int, default=150,
+                        help="training records per label and domain (default: 150)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="default: 32")
+    parser.add_argument("--seq-len", type=sequence_length, default=128, help="default: 128")
     parser.set_defaults(run=run)
 
 

@@ -1,7 +1,7 @@
 """Domains and their label sets, with the integer ids a model uses for them."""
 import json
 
-from xdomain_tf.data.record_schema import normalize_record
+from xdomain_tf.data.record_schema import control_character, normalize_record
 from xdomain_tf.errors import DataError, XDomainError
 from xdomain_tf.utils.atomic import write_json_atomic
 
@@ -24,10 +24,11 @@ class LabelSpace:
     ...     {"text": "a", "label": "sport", "domain": "news"},
     ...     {"text": "b", "label": "politics", "domain": "news"},
     ...     {"text": "c", "label": "games", "domain": "debian"},
+    ...     {"text": "d", "label": "science", "domain": "debian"},
     ... ])
     >>> space.domains, space.labels("news")
     (('debian', 'news'), ('politics', 'sport'))
-    >>> space.encode({"text": "d", "label": "sport", "domain": "news"})
+    >>> space.encode({"text": "e", "label": "sport", "domain": "news"})
     (1, 1)
     """
 
@@ -39,6 +40,8 @@ class LabelSpace:
         for domain, domain_labels in items:
             if not isinstance(domain, str) or not domain:
                 raise XDomainError(f"domain names must be non-empty strings, got {domain!r}")
+            if control_character(domain) is not None:
+                raise XDomainError(f"domain names must be printable, got {domain!r}")
             if domain in self._labels:
                 raise XDomainError(f"domain {domain!r} is listed twice")
             domain_labels = tuple(domain_labels)
@@ -48,6 +51,10 @@ class LabelSpace:
                 if not isinstance(label, str) or not label:
                     raise XDomainError(
                         f"labels must be non-empty strings, got {label!r} in domain {domain!r}"
+                    )
+                if control_character(label) is not None:
+                    raise XDomainError(
+                        f"labels must be printable, got {label!r} in domain {domain!r}"
                     )
             if len(set(domain_labels)) != len(domain_labels):
                 raise XDomainError(f"domain {domain!r} lists a label twice: {domain_labels}")
@@ -60,10 +67,17 @@ class LabelSpace:
 
     @classmethod
     def from_records(cls, records):
-        """Collects the domains and labels of (training) records, sorted.
+        """Collects the domains and labels of training records, sorted.
+
+        A domain with a single label is refused: its classifier head would learn nothing
+        and report a perfect accuracy.
 
         Args:
             records: an iterable of record dicts, e.g. `read_records(paths)`.
+
+        Raises:
+            DataError: for a bad record.
+            XDomainError: for no records, or a domain whose records all have one label.
         """
         seen = {}
         for index, record in enumerate(records, 1):
@@ -71,6 +85,15 @@ class LabelSpace:
             seen.setdefault(record["domain"], set()).add(record["label"])
         if not seen:
             raise XDomainError("cannot build a LabelSpace from no records")
+        single = [
+            f"domain {domain!r} has only the label {next(iter(labels))!r}"
+            for domain, labels in sorted(seen.items())
+            if len(labels) == 1
+        ]
+        if single:
+            raise XDomainError(
+                f"the training data must give each domain at least two labels: {'; '.join(single)}"
+            )
         return cls({domain: sorted(seen[domain]) for domain in sorted(seen)})
 
     @property

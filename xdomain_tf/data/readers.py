@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import pathlib
+import re
+import sys
 import zlib
 
 from xdomain_tf.data.read_report import ReadReport
@@ -27,6 +29,9 @@ _FORMATS = {
     ".tfrec": "tfrecord",
 }
 _BOM = b"\xef\xbb\xbf"
+# A TFRecord is a uint64 length and its masked crc32c, the data, then the data's crc32c.
+_TFRECORD_HEADER_BYTES = 12
+_TFRECORD_FRAMING_BYTES = 16
 _logger = logging.getLogger(__name__)
 
 
@@ -153,7 +158,7 @@ def _parse_jsonl(path, compressed, required):
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text)
+                raw = json.loads(text)
             except json.JSONDecodeError as error:
                 hint = ""
                 if number == 1 and text.strip() == "[":
@@ -164,6 +169,58 @@ def _parse_jsonl(path, compressed, required):
                     line=number,
                     value=text.rstrip("\r\n"),
                 )
+                continue
+            except RecursionError:
+                yield number, DataError(
+                    "invalid JSON (nested too deeply to read)",
+                    path=path,
+                    line=number,
+                    value=text.rstrip("\r\n"),
+                )
+                continue
+            except ValueError:  # an integer longer than int() converts: find its field
+                raw = json.loads(text, parse_int=_parse_int)
+                error = _long_integer_error(raw, path, number)
+                if error is not None:
+                    yield number, error
+                    continue
+            yield number, raw
+
+
+class _LongInteger:
+    """A JSON integer with more digits than Python converts (`sys.get_int_max_str_digits`)."""
+
+    def __init__(self, digits):
+        self.digits = digits
+
+    def __repr__(self):
+        return self.digits
+
+
+def _parse_int(digits):
+    try:
+        return int(digits)
+    except ValueError:
+        return _LongInteger(digits)
+
+
+def _long_integer_error(raw, path, line):
+    # Such a number in a field the schema ignores does no harm; in a schema field it is
+    # an error naming that field.
+    fields = [(None, raw)] if not isinstance(raw, dict) else [
+        (field, raw.get(field)) for field in FIELDS
+    ]
+    for field, value in fields:
+        if isinstance(value, _LongInteger):
+            return DataError(
+                f"a JSON integer with {len(value.digits.lstrip('-'))} digits, more than the "
+                f"{sys.get_int_max_str_digits()} that can be read",
+                path=path,
+                line=line,
+                field=field,
+                value=value,
+            )
+    return None
 
 
 def _parse_csv(path, compressed, required, delimiter=",", quoting=csv.QUOTE_MINIMAL):
@@ -224,19 +281,59 @@ def _parse_tfrecord(path, compressed, required):
     dataset = tf.data.TFRecordDataset(str(path), compression_type="GZIP" if compressed else "")
     iterator = dataset.as_numpy_iterator()
     index = 0
+    read_bytes = 0
     while True:
         try:
             serialized = next(iterator)
         except StopIteration:
-            return
+            break
         except tf.errors.OpError as error:
             raise DataError(
-                f"corrupt TFRecord data after record {index} ({error.message.splitlines()[0]})",
+                f"corrupt TFRecord data after record {index} ({_op_error_message(error)})",
                 path=path,
                 line=index + 1,
             ) from error
         index += 1
+        read_bytes += len(serialized) + _TFRECORD_FRAMING_BYTES
         yield index, _example_to_raw(tf, serialized, path, index)
+    _check_tfrecord_end(path, compressed, read_bytes, index)
+
+
+def _check_tfrecord_end(path, compressed, read_bytes, records):
+    # TensorFlow takes a partial record header at the end of a file (and a gzip stream cut
+    # short) for the end of the data, so a truncated file would read as a shorter one.
+    size = _uncompressed_size(path, records) if compressed else os.path.getsize(path)
+    left = size - read_bytes
+    if left == 0:
+        return
+    if 0 < left < _TFRECORD_HEADER_BYTES:
+        message = (
+            f"truncated TFRecord file: it ends {left} bytes into the "
+            f"{_TFRECORD_HEADER_BYTES}-byte header of record {records + 1}"
+        )
+    else:
+        message = f"corrupt TFRecord file: {left} bytes after record {records} were not read"
+    raise DataError(message, path=path, line=records + 1)
+
+
+def _uncompressed_size(path, records):
+    size = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                size += len(chunk)
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(
+            f"cannot read the file after record {records} ({error})", path=path, line=records + 1
+        ) from error
+    return size
+
+
+def _op_error_message(error):
+    # "{{function_node __wrapped__IteratorGetNext...}} truncated record at 108 [Op:...]"
+    message = error.message.splitlines()[0] if error.message else type(error).__name__
+    message = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", message)
+    return re.sub(r"\s*\[Op:\w+\].*$", "", message)
 
 
 def _example_to_raw(tf, serialized, path, index):

@@ -8,14 +8,19 @@ A record is a dict with
 
 Unknown extra fields are ignored. Leading and trailing white space is stripped from
 `label`, `domain`, `lang` and `id` (not from the texts). An empty optional field counts as
-absent.
+absent. A `label` or `domain` holding a control or format character (Unicode categories
+Cc and Cf, e.g. NUL, a tab or a zero-width space) is an error: it would silently make
+a class or domain of its own.
 """
+import unicodedata
+
 from xdomain_tf.errors import DataError
 
 FIELDS = ("text", "text_pair", "label", "domain", "lang", "id")
 REQUIRED_FIELDS = ("text", "label", "domain")
 _NAME_FIELDS = ("label", "domain", "lang", "id")
 _INT_FIELDS = ("label", "id")
+_CLASS_FIELDS = ("label", "domain")
 
 
 def normalize_record(
@@ -81,7 +86,38 @@ def normalize_record(
         elif require_domain:
             raise fail("missing required field (a single-domain file can be read with "
                        "default_domain=...)", "domain")
+    for field in _CLASS_FIELDS:
+        if field in record:
+            _check_name(record[field], fail, field)
     return {field: record[field] for field in FIELDS if field in record}
+
+
+def control_character(name):
+    """The first control or format character (category Cc or Cf) in `name`, or None.
+
+    Example:
+
+    >>> control_character("sport\\x00"), control_character("café sport")
+    ('\\x00', None)
+    """
+    if name.isprintable():  # the fast path: printable text has no Cc or Cf character
+        return None
+    for character in name:
+        if unicodedata.category(character) in ("Cc", "Cf"):
+            return character
+    return None
+
+
+def _check_name(value, fail, field):
+    character = control_character(value)
+    if character is not None:
+        kind = "control" if unicodedata.category(character) == "Cc" else "format"
+        raise fail(
+            f"contains a {kind} character (U+{ord(character):04X} at offset "
+            f"{value.index(character)}); labels and domain names must be printable",
+            field,
+            value,
+        )
 
 
 def _check_unicode(value, fail, field):

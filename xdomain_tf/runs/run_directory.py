@@ -13,17 +13,29 @@ finish, and every loader refuses it):
       vocab.txt            the WordPiece vocabulary, one token a line
       label_space.json     domains and their labels (classifiers)
       options.json         every training option
+      inputs.json          path, size, time and sha256 of each data file the run started from
       history.json         metrics per epoch
-      checkpoints/         resumable training state
+      checkpoints/         resumable training state (state.json names the TF checkpoint)
       tensorboard/         TensorBoard logs
+
+Every file is written atomically (a temporary name, then a rename). Readers check what
+they read: a truncated or edited file is one `DamagedFileError` line naming it and saying
+what to do (`xdomain_tf.runs.run_files`).
 """
 import json
 import os
 import pathlib
 import time
 
-from xdomain_tf.errors import XDomainError
-from xdomain_tf.utils.atomic import atomic_path, write_json_atomic, write_text_atomic
+from xdomain_tf.errors import DamagedFileError, DataError, XDomainError
+from xdomain_tf.runs.data_fingerprint import data_fingerprint, fingerprint_changes
+from xdomain_tf.runs.run_files import RERUN, check_tf_checkpoint, confine_vocabulary, first_line, load_keras_file
+from xdomain_tf.runs.run_files import read_json_file
+from xdomain_tf.utils.atomic import atomic_path, write_json_atomic
+
+# Files derived from the data at the start of a training; rebuilt while nothing has been
+# trained from them yet, so a rerun after fixing the data never reuses a stale one.
+DERIVED_FILES = ("label_space.json", "vocab.txt", "before.json")
 
 
 class RunDirectory:
@@ -51,8 +63,10 @@ class RunDirectory:
             "vocab_path": "vocab.txt",
             "label_space_path": "label_space.json",
             "options_path": "options.json",
+            "inputs_path": "inputs.json",
             "history_path": "history.json",
             "checkpoint_dir": "checkpoints",
+            "checkpoint_state_path": "checkpoints/state.json",
             "tensorboard_dir": "tensorboard",
             "best_weights_path": "best.weights.h5",
         }
@@ -60,7 +74,7 @@ class RunDirectory:
             return self.path / files[name]
         raise AttributeError(name)
 
-    def claim(self, options, ignore=("verbose",)):
+    def claim(self, options, ignore=("verbose",), data_options=("train", "valid")):
         """Makes this folder the run directory of one training with `options`; returns a
         lock to `release()` when the training ends.
 
@@ -68,6 +82,14 @@ class RunDirectory:
         holds a run resumes only with the same options (those in `ignore` may differ);
         otherwise, or when the folder holds files but no run, or while another process
         trains into it (an exclusive `flock` on `.lock`), an XDomainError says why.
+
+        The data files named by `data_options` are fingerprinted (`inputs.json`). While no
+        training step has been checkpointed, the files derived from the data
+        (`DERIVED_FILES`: label space, vocabulary) are removed so the training rebuilds them
+        from the data as it is now. Once a checkpoint exists, resuming needs the same data
+        (an XDomainError says which file changed) and sound files: `options.json`,
+        `label_space.json`, `checkpoints/state.json` and the checkpoint it names (a
+        `DamagedFileError` names the damaged one).
 
         Example:
 
@@ -84,8 +106,13 @@ class RunDirectory:
 
         options = json.loads(json.dumps(options))  # as options.json holds them (lists, not tuples)
         markers = ("options.json", "run.json", "checkpoints", "label_space.json")
-        if self.path.is_dir() and any(self.path.iterdir()) and not any((self.path / m).exists() for m in markers):
-            found = ", ".join(sorted(child.name for child in self.path.iterdir())[:5])
+        # `.lock` and the temporaries of atomic writes are what a claim killed before its
+        # options.json landed leaves behind: such a folder is still empty of anything else.
+        others = []
+        if self.path.is_dir():
+            others = sorted(child.name for child in self.path.iterdir() if not _is_own_leftover(child.name))
+        if others and not any((self.path / m).exists() for m in markers):
+            found = ", ".join(others[:5])
             raise XDomainError(f"{self.path}: holds files ({found}) but no run; use a new or empty out folder")
         self.path.mkdir(parents=True, exist_ok=True)
         lock = _RunLock(self.path / ".lock")
@@ -101,7 +128,7 @@ class RunDirectory:
         lock.handle.flush()
         try:
             if self.options_path.exists():
-                saved = json.loads(self.options_path.read_text(encoding="utf-8"))
+                saved = read_json_file(self.options_path, advice="restore it, or train into a new out folder")
                 changed = [
                     f"{key}: {saved.get(key)!r} there, {options.get(key)!r} now"
                     for key in sorted(set(saved) | set(options))
@@ -114,24 +141,95 @@ class RunDirectory:
                     )
             else:
                 write_json_atomic(self.options_path, options)
+            self._check_resumable_state(_data_files(options, data_options))
         except BaseException:
             lock.release()
             raise
         return lock
+
+    def _check_resumable_state(self, data_files):
+        state = self.checkpoint_state()
+        if state is None and not self.is_complete:
+            # Nothing trained yet: what an earlier attempt derived from the data is rebuilt.
+            for name in DERIVED_FILES:
+                (self.path / name).unlink(missing_ok=True)
+            if data_files:
+                write_json_atomic(self.inputs_path, data_fingerprint(data_files))
+            return
+        if self.inputs_path.exists():
+            recorded = read_json_file(self.inputs_path, fields={"files": list}, advice=self._checkpoint_advice)
+            changes = fingerprint_changes(recorded, data_files)
+            if changes:
+                raise XDomainError(
+                    f"{self.path}: the training data changed since this run was checkpointed "
+                    f"({'; '.join(changes[:3])}); resuming would mix data: use a new out folder, or put the "
+                    "data back as it was"
+                )
+        elif data_files:  # a run from before fingerprints: take the data as it is now
+            write_json_atomic(self.inputs_path, data_fingerprint(data_files))
+        self.read_label_space(advice="delete it to rebuild it from the training data, or restore it")
+
+    @property
+    def _checkpoint_advice(self):
+        return f"delete {self.checkpoint_dir} to train again from step 0, or restore it"
+
+    def checkpoint_state(self):
+        """The contents of `checkpoints/state.json` after reading every tensor of the
+        checkpoint it names, or None when the run has no checkpoint yet; a
+        `DamagedFileError` names a damaged state.json, checkpoint index or data file.
+
+        Example:
+
+        >>> RunDirectory("runs/none").checkpoint_state() is None
+        True
+        """
+        if not self.checkpoint_state_path.exists():
+            return None
+        advice = self._checkpoint_advice
+        state = read_json_file(
+            self.checkpoint_state_path, fields={"step": int, "checkpoint": str, "callbacks": dict}, advice=advice
+        )
+        name = state["checkpoint"]
+        if pathlib.PurePath(name).name != name or name in (".", ".."):
+            raise DamagedFileError(self.checkpoint_state_path, "its checkpoint is not a file of checkpoints/", advice)
+        check_tf_checkpoint(self.checkpoint_dir / name, advice)
+        return state
 
     @property
     def is_complete(self):
         return self.run_info_path.exists()
 
     def run_info(self):
-        """The contents of run.json; an XDomainError when the run is missing or unfinished."""
+        """The contents of run.json; an XDomainError when the run is missing, unfinished
+        or its run.json damaged."""
         if not self.path.is_dir():
             raise XDomainError(f"{self.path}: no such run directory")
         if not self.is_complete:
             raise XDomainError(
                 f"{self.path}: the run did not finish (no run.json); run the same training command again to resume it"
             )
-        return json.loads(self.run_info_path.read_text(encoding="utf-8"))
+        return read_json_file(self.run_info_path, fields={"kind": str})
+
+    def check_files(self):
+        """Reads run.json and each of options.json, encoder_config.json, preprocessor.json
+        and label_space.json the run holds; returns run.json's contents. A damaged file is
+        a one-line `DamagedFileError` naming it.
+
+        Example:
+
+        >>> RunDirectory("runs/missing").check_files()
+        Traceback (most recent call last):
+        ...
+        xdomain_tf.errors.XDomainError: runs/missing: no such run directory
+        """
+        info = self.run_info()
+        for path in (self.options_path, self.encoder_config_path):
+            if path.exists():
+                read_json_file(path)
+        if self.preprocessor_path.exists():
+            self._preprocessor_config()
+        self.read_label_space()
+        return info
 
     def save(self, *, kind, model, encoder, encoder_config, preprocessor, options, label_space=None, extra=None):
         """Writes every artifact, each atomically, and run.json last.
@@ -176,11 +274,21 @@ class RunDirectory:
         )
 
     def load_model(self):
-        """The trained Keras model, loaded with `safe_mode=True`.
+        """The trained Keras model, loaded with `safe_mode=True` once `check_files` passed.
 
         The classes of lower packages are registered here; a classifier run's
         `MultiDomainTextClassifier` is registered by importing `xdomain_tf.tasks` (what
-        `MultiDomainTextClassifier.from_preset(run_dir)` does).
+        `MultiDomainTextClassifier.from_preset(run_dir)` does). A damaged `model.keras`
+        (not a zip, a member failing its checksum, a config Keras cannot load) is one
+        `DamagedFileError` line.
+        """
+        self.check_files()
+        return load_keras_file(self.model_path)
+
+    def load_preprocessor(self):
+        """The Preprocessor (with its tokenizer) the run trained with.
+
+        A vocabulary file named in preprocessor.json must lie in the run directory.
         """
         import keras
 
@@ -188,33 +296,81 @@ class RunDirectory:
 
         self.run_info()
         register_serializables()
-        return keras.saving.load_model(self.model_path, safe_mode=True)
-
-    def load_preprocessor(self):
-        """The Preprocessor (with its tokenizer) the run trained with."""
-        import keras
-
-        from xdomain_tf.runs.serializables import register_serializables
-
-        self.run_info()
-        register_serializables()
-        config = json.loads(self.preprocessor_path.read_text(encoding="utf-8"))
-        preprocessor = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        config = self._preprocessor_config()
+        try:
+            preprocessor = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        except Exception as error:  # Keras wraps what the classes raise
+            raise DamagedFileError(self.preprocessor_path, _reason(error)) from None
         if not preprocessor.tokenizer.has_vocabulary:  # the vocabulary is vocab.txt, not config
-            preprocessor.tokenizer.set_vocabulary(str(self.vocab_path))
+            try:
+                preprocessor.tokenizer.set_vocabulary(str(self.vocab_path))
+            except FileNotFoundError:
+                raise XDomainError(f"{self.vocab_path} is missing; {RERUN}") from None
+            except XDomainError as error:
+                raise DamagedFileError(self.vocab_path, _reason(error)) from None
         return preprocessor
 
+    def _preprocessor_config(self):
+        return confine_vocabulary(read_json_file(self.preprocessor_path), self.path, self.preprocessor_path)
+
     def load_label_space(self):
+        """The run's LabelSpace (a classifier run's domains and labels).
+
+        Example:
+
+        >>> RunDirectory("runs/missing").load_label_space()
+        Traceback (most recent call last):
+        ...
+        xdomain_tf.errors.XDomainError: runs/missing: no such run directory
+        """
+        self.run_info()
+        label_space = self.read_label_space()
+        if label_space is None:
+            raise XDomainError(f"{self.path}: this run has no label_space.json (is it a classifier run?)")
+        return label_space
+
+    def read_label_space(self, advice=RERUN):
+        """label_space.json as a LabelSpace (the run need not have finished), or None when
+        there is none; a `DamagedFileError` when it no longer reads as one.
+
+        Example:
+
+        >>> RunDirectory("runs/new").read_label_space() is None
+        True
+        """
         from xdomain_tf.data.label_space import LabelSpace
 
-        self.run_info()
         if not self.label_space_path.exists():
-            raise XDomainError(f"{self.path}: this run has no label_space.json (is it a classifier run?)")
-        return LabelSpace.from_json(self.label_space_path)
+            return None
+        values = read_json_file(self.label_space_path, fields={"domains": list}, advice=advice)
+        try:
+            return LabelSpace.from_dict(values)
+        except XDomainError as error:
+            raise DamagedFileError(self.label_space_path, _reason(error), advice) from None
 
     def load_options(self):
+        """The options the run trained with (options.json)."""
         self.run_info()
-        return json.loads(self.options_path.read_text(encoding="utf-8"))
+        return read_json_file(self.options_path)
+
+
+def _is_own_leftover(name):
+    return name == ".lock" or (name.startswith(".") and ".tmp-" in name)
+
+
+def _data_files(options, keys):
+    files = []
+    for key in keys:
+        value = options.get(key) or []
+        files.extend([value] if isinstance(value, str) else value)
+    return files
+
+
+def _reason(error):
+    """What is wrong, without the offending value (which may be a line of any file)."""
+    if isinstance(error, DataError):
+        return (f"line {error.line}: " if error.line is not None else "") + error.message
+    return first_line(error)
 
 
 class _RunLock:

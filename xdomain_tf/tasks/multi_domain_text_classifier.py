@@ -134,7 +134,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             tf.reduce_all(found),
             [
                 "unknown domain(s):",
-                tf.boolean_mask(domain, tf.logical_not(found)),
+                # Invalid UTF-8 replaced: a client must be able to decode the message.
+                tf.strings.unicode_transcode(tf.boolean_mask(domain, tf.logical_not(found)), "UTF-8", "UTF-8"),
                 "known domains: " + ", ".join(self.domain_names),
             ],
             summarize=8,

@@ -6,64 +6,27 @@ import typing
 import yaml
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.training.option_fields import check_options, document_options, option_field
 
-_CHOICES = {
-    "precision": ("fp32", "bf16", "fp16"),
-    "strategy": ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"),
-    "jit_compile": ("on", "off", "auto"),
-    "loss_weighting": ("equal", "static", "uncertainty"),
-    "pooling": ("cls", "mean"),
-    "unfreeze": ("none", "gradual"),
-    "on_error": ("raise", "skip"),
-}
+_POSITIVE = dict(check=lambda v: v >= 1, what="a positive integer", metavar="N")
 
 
+def _fraction(low, high, closed_high=False):
+    """`option_field` keywords of a number in `[low, high)` (or `[low, high]`)."""
+    return dict(check=(lambda v: low <= v <= high) if closed_high else (lambda v: low <= v < high),
+                what=f"in [{low}, {high}{']' if closed_high else ')'}", metavar="X")
+
+
+@document_options
 @dataclasses.dataclass
 class TrainOptions:
     """Options shared by `train` and `pretrain` (plus the fine-tuning ones).
 
     Every field can come from a flag (`--batch-size` for `batch_size`) or from the YAML
     file given with `--config`; flags win over the file. An unknown key in the file is
-    an error, not silently ignored.
-
-    Args:
-        train: training data files (JSONL, CSV/TSV or TFRecord in the record schema).
-        valid: validation data files.
-        out: the run directory to write.
-        init: an encoder preset name, a run directory, a Hugging Face BERT folder, or
-            `all-minilm-l6-v2`.
-        epochs: passes over the training data (an epoch is as many steps as the
-            largest domain needs, after temperature sampling).
-        steps: total training steps; overrides `epochs * steps_per_epoch` when set.
-        batch_size: the global batch size (split across replicas).
-        seq_len: maximum tokens per example.
-        learning_rate: peak learning rate (None: 5e-5 for pretrained weights, 1e-3 from a preset).
-        warmup_ratio: fraction of steps of linear warmup before linear decay.
-        weight_decay: AdamW decoupled weight decay.
-        layerwise_decay: layer-wise learning-rate decay factor (1.0: off).
-        alpha: temperature-sampling exponent over domain sizes (1: proportional, 0: uniform).
-        domain_weights: static per-domain loss weights, e.g. `{"news": 2.0}` (with
-            `loss_weighting: static`).
-        loss_weighting: `equal`, `static` or `uncertainty` (learned, Kendall et al. 2018).
-        precision: `fp32`, `bf16` or `fp16`.
-        strategy: a `xdomain_tf.training.distribution.strategies` kind.
-        jit_compile: `on`, `off` or `auto`.
-        vocab_size: WordPiece vocabulary size trained when starting from a preset.
-        adapters: train a bottleneck adapter per domain with the encoder frozen.
-        adapter_reduction: adapter bottleneck = hidden / this.
-        lora_rank: LoRA rank on the attention projections (0: off; freezes the rest of the encoder).
-        adversarial: domain-adversarial training (gradient reversal + domain classifier).
-        adversarial_weight: weight of the domain classifier's loss.
-        freeze_encoder: feature extraction: train the heads only.
-        unfreeze: `gradual` unfreezes the top encoder layers first, one more each epoch.
-        pooling: `cls` (BERT pooler) or `mean`.
-        dropout: classifier-head dropout.
-        patience: early-stopping patience in epochs (None: never stop early).
-        checkpoint_every: steps between resumable checkpoints.
-        seed: seed for shuffling, sampling and initialisation.
-        on_error: `raise` on a bad record, or `skip` it and report it.
-        default_domain: the domain of records that have none.
-        verbose: Keras progress-bar setting (1 bar, 2 one line per epoch, 0 silent).
+    an error, not silently ignored. Each field's help, group, choices and check are
+    declared once with `option_field`: they make this docstring's `Args:`, the checks
+    and the `--help` of `xdomain-tf train`.
 
     Example:
 
@@ -71,65 +34,93 @@ class TrainOptions:
     8
     """
 
-    train: typing.List[str] = dataclasses.field(default_factory=list)
-    valid: typing.List[str] = dataclasses.field(default_factory=list)
-    out: str = None
-    init: str = "bert_tiny"
-    epochs: int = 3
-    steps: int = None
-    batch_size: int = 32
-    seq_len: int = 128
-    learning_rate: float = None
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    layerwise_decay: float = 1.0
-    alpha: float = 1.0
-    domain_weights: typing.Dict[str, float] = None
-    loss_weighting: str = "equal"
-    precision: str = "fp32"
-    strategy: str = "auto"
-    jit_compile: str = "auto"
-    vocab_size: int = 8000
-    adapters: bool = False
-    adapter_reduction: int = 16
-    lora_rank: int = 0
-    adversarial: bool = False
-    adversarial_weight: float = 0.1
-    freeze_encoder: bool = False
-    unfreeze: str = "none"
-    pooling: str = "cls"
-    dropout: float = 0.1
-    patience: int = None
-    checkpoint_every: int = 200
-    seed: int = 0
-    on_error: str = "raise"
-    default_domain: str = None
-    verbose: int = 1
+    train: typing.List[str] = option_field(
+        help="training data files: JSONL, CSV/TSV or TFRecord in the record schema (required)",
+        group="data", factory=list, what="a list of data file paths", metavar="FILE")
+    valid: typing.List[str] = option_field(
+        help="validation data files, scored after every epoch", group="data", factory=list,
+        what="a list of data file paths", metavar="FILE")
+    out: str = option_field(
+        help="the run directory to write (required); run the same command again to resume",
+        group="output", what="a folder path", metavar="DIR")
+    init: str = option_field(
+        "bert_tiny", "where the encoder starts: an architecture (bert_tiny, bert_mini, bert_small, bert_medium, "
+        "bert_base, minilm_l6_h384; random weights, a WordPiece vocabulary trained on `train`), a run directory, "
+        "a Hugging Face BERT folder, or all-minilm-l6-v2 (downloaded)",
+        group="model", metavar="NAME|DIR")
+    epochs: int = option_field(
+        3, "passes over the training data (an epoch is as many steps as the largest domain needs, after "
+        "temperature sampling)", group="optimisation", **_POSITIVE)
+    steps: int = option_field(
+        None, "total training steps; when given, it overrides `epochs` * steps per epoch",
+        group="optimisation", **_POSITIVE)
+    batch_size: int = option_field(32, "the global batch size (split across replicas)", group="optimisation",
+                                   **_POSITIVE)
+    seq_len: int = option_field(128, "maximum tokens per example", group="data",
+                                check=lambda v: v >= 8, what="an integer >= 8", metavar="N")
+    learning_rate: float = option_field(
+        None, "peak learning rate (default: 5e-5 for pretrained weights, 1e-3 from an architecture)",
+        group="optimisation", check=lambda v: 0 < v < 1, what="in (0, 1)", metavar="X")
+    warmup_ratio: float = option_field(0.1, "fraction of the steps spent in linear warmup, before linear decay",
+                                       group="optimisation", **_fraction(0, 1))
+    weight_decay: float = option_field(0.01, "AdamW decoupled weight decay", group="optimisation",
+                                       check=lambda v: v >= 0, what="a number >= 0", metavar="X")
+    layerwise_decay: float = option_field(
+        1.0, "layer-wise learning-rate decay: each lower encoder layer learns this factor slower (1: off)",
+        group="optimisation", check=lambda v: 0 < v <= 1, what="in (0, 1]", metavar="X")
+    alpha: float = option_field(
+        1.0, "temperature-sampling exponent over domain sizes (1: in proportion to size, 0: uniform)",
+        group="domains", **_fraction(0, 1, closed_high=True))
+    domain_weights: typing.Dict[str, float] = option_field(
+        None, 'static per-domain loss weights, e.g. {"news": 2.0} (with `loss_weighting` static)',
+        group="domains", metavar="JSON")
+    loss_weighting: str = option_field(
+        "equal", "how the domains' losses are summed: equal, static (`domain_weights`) or uncertainty "
+        "(learned, Kendall et al. 2018)", group="domains", choices=("equal", "static", "uncertainty"))
+    precision: str = option_field("fp32", "compute precision (mixed precision for bf16 and fp16)",
+                                  group="distribution", choices=("fp32", "bf16", "fp16"))
+    strategy: str = option_field(
+        "auto", "tf.distribute strategy; auto picks tpu (TPU_NAME set), multi_worker (TF_CONFIG lists several "
+        "workers), mirrored (several GPUs), one_device (one GPU) or default (CPU)", group="distribution",
+        choices=("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"))
+    jit_compile: str = option_field("auto", "XLA compilation of the train step", group="distribution",
+                                    choices=("on", "off", "auto"))
+    vocab_size: int = option_field(8000, "WordPiece vocabulary size trained when `init` is an architecture",
+                                   group="model", **_POSITIVE)
+    adapters: bool = option_field(False, "train a bottleneck adapter per domain with the encoder frozen",
+                                  group="peft")
+    adapter_reduction: int = option_field(16, "adapter bottleneck width = hidden size / this", group="peft",
+                                          **_POSITIVE)
+    lora_rank: int = option_field(
+        0, "LoRA rank on the attention projections (0: off); freezes the rest of the encoder", group="peft",
+        check=lambda v: v >= 0, what="an integer >= 0", metavar="N")
+    adversarial: bool = option_field(
+        False, "domain-adversarial training: a domain classifier behind gradient reversal", group="domains")
+    adversarial_weight: float = option_field(0.1, "weight of the domain classifier's loss", group="domains",
+                                             check=lambda v: v >= 0, what="a number >= 0", metavar="X")
+    freeze_encoder: bool = option_field(False, "feature extraction: train the heads only", group="peft")
+    unfreeze: str = option_field(
+        "none", "gradual: unfreeze the top encoder layer first, one more each epoch", group="peft",
+        choices=("none", "gradual"))
+    pooling: str = option_field("cls", "sentence vector: cls (the BERT pooler) or mean of the tokens",
+                                group="model", choices=("cls", "mean"))
+    dropout: float = option_field(0.1, "classifier-head dropout", group="model", **_fraction(0, 1))
+    patience: int = option_field(
+        None, "stop after this many epochs without a better validation score (default: never stop early)",
+        group="optimisation", **_POSITIVE)
+    checkpoint_every: int = option_field(200, "steps between resumable checkpoints", group="output",
+                                         **_POSITIVE)
+    seed: int = option_field(0, "seed of shuffling, sampling and initialisation", group="optimisation",
+                             metavar="N")
+    on_error: str = option_field("raise", "a bad record stops the run (raise) or is skipped and reported (skip)",
+                                 group="data", choices=("raise", "skip"))
+    default_domain: str = option_field(None, "the domain of records that have none", group="data",
+                                       metavar="DOMAIN")
+    verbose: int = option_field(1, "progress output: 1 a progress bar, 2 one line per epoch, 0 silent",
+                                group="output", choices=(0, 1, 2))
 
     def __post_init__(self):
-        for name, choices in _CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise XDomainError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
-        for name in ("epochs", "batch_size", "seq_len", "vocab_size", "adapter_reduction", "checkpoint_every"):
-            _require(name, getattr(self, name), lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                     "a positive integer")
-        for name in ("steps", "patience"):
-            value = getattr(self, name)
-            if value is not None:
-                _require(name, value, lambda v: _is_count(v) and v >= 1, "a positive integer")
-        _require("lora_rank", self.lora_rank, lambda v: _is_count(v) and v >= 0, "an integer >= 0")
-        for name in ("train", "valid"):
-            _require(name, getattr(self, name), lambda v: isinstance(v, (list, tuple)) and all(
-                isinstance(item, str) and item for item in v), "a list of data file paths")
-        _require("out", self.out, lambda v: v is None or isinstance(v, str), "a folder path")
-        if self.learning_rate is not None:
-            _require("learning_rate", self.learning_rate, lambda v: 0 < v < 1, "in (0, 1)")
-        _require("warmup_ratio", self.warmup_ratio, lambda v: 0 <= v < 1, "in [0, 1)")
-        _require("layerwise_decay", self.layerwise_decay, lambda v: 0 < v <= 1, "in (0, 1]")
-        _require("alpha", self.alpha, lambda v: 0 <= v <= 1, "in [0, 1]")
-        _require("dropout", self.dropout, lambda v: 0 <= v < 1, "in [0, 1)")
-        if self.seq_len < 8:
-            raise XDomainError(f"seq_len must be at least 8, got {self.seq_len}")
+        check_options(self)
         if self.loss_weighting == "static" and not self.domain_weights:
             raise XDomainError("loss_weighting static needs domain_weights (e.g. {news: 2})")
         if self.adapters and self.lora_rank:
@@ -138,6 +129,7 @@ class TrainOptions:
             raise XDomainError("train needs at least one data file")
         if not self.out:
             raise XDomainError("out (the run directory) is required")
+        _require_folder("out", self.out)
 
     @classmethod
     def field_names(cls):
@@ -168,12 +160,20 @@ def load_config_file(path, allowed):
     {'batch_size': 16, 'train': ['a.jsonl']}
     """
     path = pathlib.Path(path)
+    if not path.is_file():
+        raise XDomainError(f"{path}: {'a folder, not a YAML file' if path.is_dir() else 'no such file'}")
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = error.object[: error.start]
+        line, column = before.count(b"\n") + 1, error.start - before.rfind(b"\n")
+        raise XDomainError(f"{path}:{line}: not UTF-8 text (byte {error.object[error.start]:#04x} at column {column})") from None
+    try:
+        values = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
-        raise XDomainError(f"{path}: not valid YAML: {error}") from error
+        raise XDomainError(f"{path}: not valid YAML ({_yaml_problem(error)})") from None
     if not isinstance(values, dict):
-        raise XDomainError(f"{path}: the config must be a mapping of option: value, got {type(values).__name__}")
+        raise XDomainError(f"{path}: not a mapping of option: value (the file holds a {type(values).__name__})")
     values = {str(key).replace("-", "_"): value for key, value in values.items()}
     unknown = sorted(set(values) - set(allowed))
     if unknown:
@@ -184,15 +184,17 @@ def load_config_file(path, allowed):
     return values
 
 
-def _is_count(value):
-    """An int that is not a bool (YAML `true` must not mean 1 step)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+def _yaml_problem(error):
+    """A YAML error in one line: what is wrong and where (PyYAML's own text spans lines)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
-def _require(name, value, check, what):
-    try:
-        ok = check(value)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise XDomainError(f"{name} must be {what}, got {value!r}")
+def _require_folder(name, path):
+    """An option naming a folder to create must not name a file (or a path under one)."""
+    for candidate in (pathlib.Path(path), *pathlib.Path(path).parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise XDomainError(f"{name} must be a folder, but {candidate} is a file")
+            return

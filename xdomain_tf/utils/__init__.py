@@ -1,8 +1,9 @@
-"""Small helpers every layer may use: atomic writes, the cache folder, graph op lists, lazy exports."""
+"""Small helpers every layer may use: atomic writes, the cache folder, file digests,
+download progress, graph op lists, lazy exports."""
 
 __all__ = [
-    "atomic_path", "cache_dir", "lazy_exports", "op_types", "saved_model_op_types",
-    "write_json_atomic", "write_text_atomic",
+    "DownloadProgress", "atomic_path", "cache_dir", "lazy_exports", "op_types", "saved_model_op_types",
+    "sha256_file", "verify_sha256", "write_json_atomic", "write_text_atomic",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
@@ -12,6 +13,8 @@ __getattr__, __dir__ = lazy_exports(
     {
         "xdomain_tf.utils.atomic": ["atomic_path", "write_json_atomic", "write_text_atomic"],
         "xdomain_tf.utils.cache": ["cache_dir"],
+        "xdomain_tf.utils.download_progress": ["DownloadProgress"],
+        "xdomain_tf.utils.file_digest": ["sha256_file", "verify_sha256"],
         "xdomain_tf.utils.graph_ops": ["op_types", "saved_model_op_types"],
         "xdomain_tf.utils.lazy_loading": ["lazy_exports"],
     },

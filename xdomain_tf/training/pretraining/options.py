@@ -4,7 +4,8 @@ import math
 import typing
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.training.train_options import TrainOptions, _require
+from xdomain_tf.training.option_fields import document_options, option_field
+from xdomain_tf.training.train_options import TrainOptions
 
 OBJECTIVES = ("mlm", "clm", "contrastive", "sop", "nsp")
 GROUP_BY = ("domain", "lang", "domain_lang")
@@ -15,31 +16,10 @@ FINE_TUNING_ONLY = (
 )
 
 
+@document_options
 @dataclasses.dataclass
 class PretrainOptions(TrainOptions):
     """`TrainOptions` plus the pretraining objectives' options.
-
-    Args:
-        objective: comma-separated objectives: `mlm` (masked LM), `clm` (causal LM; alone,
-            since the causal mask is part of the encoder graph), `contrastive`
-            (translation-pair InfoNCE, on records with `text_pair`), `sop` / `nsp`
-            (sentence order / next sentence, with `mlm`). E.g. `mlm,sop` or
-            `mlm,contrastive`.
-        mask_rate: fraction of tokens masked-LM predicts.
-        max_predictions: predictions per sequence (default `ceil(seq_len * mask_rate)`).
-        whole_word: mask whole words (all WordPiece pieces of a word together).
-        mask_seed: seed of the held-out masks (same seed, same masked tokens: scores of
-            two models on the same data compare).
-        temperature: InfoNCE softmax temperature (initial value when learned).
-        learn_temperature: learn the temperature.
-        objective_weights: `{objective: weight}` of each loss in the sum (default 1).
-        group_by: what the temperature sampler mixes and per-group metrics report:
-            `domain`, `lang` or `domain_lang`.
-        languages: comma-separated languages to keep (e.g. `en`); None keeps all.
-        pair_source_lang: the language of `text` in translation-pair records.
-        report_before: score the validation data before training too (held-out
-            masked-LM loss/accuracy per group before and after).
-        **TrainOptions fields.
 
     Example:
 
@@ -47,18 +27,38 @@ class PretrainOptions(TrainOptions):
     ['mlm', 'sop']
     """
 
-    objective: str = "mlm"
-    mask_rate: float = 0.15
-    max_predictions: int = None
-    whole_word: bool = False
-    mask_seed: int = 0
-    temperature: float = 0.05
-    learn_temperature: bool = True
-    objective_weights: typing.Dict[str, float] = None
-    group_by: str = "domain"
-    languages: str = None
-    pair_source_lang: str = "en"
-    report_before: bool = False
+    objective: str = option_field(
+        "mlm", "comma-separated objectives: mlm (masked LM), clm (causal LM; alone, since the causal mask is "
+        "part of the encoder graph), contrastive (translation-pair InfoNCE, on records with text_pair), "
+        "sop / nsp (sentence order / next sentence, with mlm); e.g. mlm,sop or mlm,contrastive",
+        group="objectives", metavar="LIST")
+    mask_rate: float = option_field(0.15, "fraction of tokens masked-LM predicts", group="objectives",
+                                    check=lambda v: 0 < v < 1, what="in (0, 1)", metavar="X")
+    max_predictions: int = option_field(
+        None, "predictions per sequence (default: `seq_len` * `mask_rate`, rounded up)", group="objectives",
+        check=lambda v: v >= 1, what="a positive integer", metavar="N")
+    whole_word: bool = option_field(False, "mask whole words (all WordPiece pieces of a word together)",
+                                    group="objectives")
+    mask_seed: int = option_field(
+        0, "seed of the held-out masks (same seed, same masked tokens: scores of two models compare)",
+        group="objectives", metavar="N")
+    temperature: float = option_field(0.05, "InfoNCE softmax temperature (the initial value when learned)",
+                                      group="objectives", check=lambda v: 0.001 <= v <= 10,
+                                      what="in [0.001, 10]", metavar="X")
+    learn_temperature: bool = option_field(True, "learn the contrastive temperature", group="objectives")
+    objective_weights: typing.Dict[str, float] = option_field(
+        None, "weight of each objective's loss in the sum, e.g. {\"mlm\": 1, \"contrastive\": 0.5} (default: 1 each)",
+        group="objectives", metavar="JSON")
+    group_by: str = option_field(
+        "domain", "what the temperature sampler mixes and the per-group metrics report", group="domains",
+        choices=GROUP_BY)
+    languages: str = option_field(None, "comma-separated languages to keep, e.g. en (default: all)",
+                                  group="data", metavar="LIST")
+    pair_source_lang: str = option_field("en", "the language of text in translation-pair records",
+                                         group="data", metavar="LANG")
+    report_before: bool = option_field(
+        False, "also score the validation data before training (held-out masked-LM loss and accuracy per "
+        "group, before and after)", group="output")
 
     def __post_init__(self):
         super().__post_init__()
@@ -77,12 +77,6 @@ class PretrainOptions(TrainOptions):
                 "objective clm cannot be combined with other objectives in one run (the causal mask is part of "
                 "the encoder); run them one after the other with --init RUN_DIR"
             )
-        _require("mask_rate", self.mask_rate, lambda v: 0 < v < 1, "in (0, 1)")
-        if self.max_predictions is not None:
-            _require("max_predictions", self.max_predictions, lambda v: isinstance(v, int) and v >= 1, "a positive integer")
-        _require("temperature", self.temperature, lambda v: 0.001 <= v <= 10, "in [0.001, 10]")
-        if self.group_by not in GROUP_BY:
-            raise XDomainError(f"group_by must be one of {', '.join(GROUP_BY)}, got {self.group_by!r}")
         used = [name for name in FINE_TUNING_ONLY if getattr(self, name) != TrainOptions.__dataclass_fields__[name].default]
         if used:
             raise XDomainError(f"option(s) {', '.join(used)} apply to fine-tuning (xdomain-tf train), not to pretraining")
