@@ -92,7 +92,7 @@ class DamagedFileError(XDomainError):
         super().__init__(f"{path} is damaged ({reason}); {advice}")
 
 
-class IntegrityError(XDomainError):
+class IntegrityError(OperationError):
     """A downloaded file whose sha256 is not the pinned one: it is refused, never read.
 
     The CLI reports it as an operation failure (not a usage error).

