@@ -26,7 +26,9 @@ def data():
     return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(40, seed=3).batch(4)
 
 
-model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
+model = keras.Sequential(
+    [keras.Input((6,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dropout(0.3), keras.layers.Dense(1)]
+)
 model.compile(keras.optimizers.Adam(0.05), "mse")
 
 
@@ -41,4 +43,5 @@ step = resumable_fit(
     model, data, epochs=3, steps_per_epoch=5, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
     callbacks=[history, KillAt()], verbose=0,
 )
-np.savez(weights_out, step=step, epochs=len(history.epochs), *model.get_weights())
+losses = [e["loss"] for e in history.epochs]
+np.savez(weights_out, step=step, epochs=len(history.epochs), losses=losses, *model.get_weights())

@@ -60,6 +60,81 @@ def checked_inputs(shape):
     return check
 
 
+def one_batch(**inputs):
+    """Its keyword inputs (`[batch]` vectors), in order, once each has the first one's
+    shape: the checks run before any op that uses the inputs, so a request whose inputs
+    disagree fails naming them (`text and domain need one value per example`), not in
+    whichever op meets the mismatch first (`Incompatible shapes: [2] vs. [0]`).
+
+    Example:
+
+    >>> [t.shape.as_list() for t in one_batch(text=tf.constant(["a", "b"]), domain=tf.constant(["x", "y"]))]
+    [[2], [2]]
+    >>> one_batch(text=tf.constant(["a", "b"]), domain=tf.constant(["x"]))  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    tensorflow.python.framework.errors_impl.InvalidArgumentError: text and domain need one value per example ...
+    """
+    (first, reference), *others = inputs.items()
+    checks = [
+        tf.debugging.assert_equal(
+            tf.shape(value), tf.shape(reference), message=f"{first} and {name} need one value per example"
+        )
+        for name, value in others
+    ]
+    with tf.control_dependencies(checks):
+        return [tf.identity(value) for value in inputs.values()]
+
+
+def checked_ids(token_ids, segment_ids, padding_mask, encoder_config=None):
+    """The id matrices of `predict_ids`, checked in the graph before the encoder sees them.
+
+    All three must have one shape; given the encoder's config, `token_ids` must be in
+    `[0, vocab_size)`, `segment_ids` in `[0, type_vocab_size)` and rows at most
+    `max_position_embeddings` long. A bad request then fails with an InvalidArgumentError
+    naming the input instead of one from inside the encoder (`indices[0,1] = 500 is not
+    in [0, 200)`, `Incompatible shapes: [1,3,32] vs. [1,2,32]`).
+
+    Args:
+        token_ids, segment_ids, padding_mask: int32 `[batch, length]` tensors.
+        encoder_config: None (shapes only), or the encoder's `EncoderConfig`.
+
+    Example:
+
+    >>> from types import SimpleNamespace
+    >>> config = SimpleNamespace(vocab_size=10, type_vocab_size=2, max_position_embeddings=8)
+    >>> ids = tf.constant([[2, 7, 3]])
+    >>> [t.shape.as_list() for t in checked_ids(ids, 0 * ids, 1 + 0 * ids, config)]
+    [[1, 3], [1, 3], [1, 3]]
+    >>> checked_ids(ids, tf.zeros([2, 3], tf.int32), ids)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    tensorflow.python.framework.errors_impl.InvalidArgumentError: segment_ids and token_ids need the same shape ...
+    >>> checked_ids(ids + 10, 0 * ids, ids, config)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    tensorflow.python.framework.errors_impl.InvalidArgumentError: token_ids must be in [0, 10) (the vocabulary size)
+    """
+    checks = [
+        tf.debugging.assert_equal(
+            tf.shape(other), tf.shape(token_ids), message=f"{name} and token_ids need the same shape"
+        )
+        for name, other in (("segment_ids", segment_ids), ("padding_mask", padding_mask))
+    ]
+    if encoder_config is not None:
+        ranges = [("token_ids", token_ids, encoder_config.vocab_size, "the vocabulary size")]
+        if encoder_config.type_vocab_size:
+            ranges.append(("segment_ids", segment_ids, encoder_config.type_vocab_size, "type_vocab_size"))
+        for name, values, high, what in ranges:
+            inside = tf.reduce_all(tf.logical_and(values >= 0, values < high))
+            checks.append(tf.debugging.Assert(inside, [f"{name} must be in [0, {high}) ({what})"], name=f"{name}_range"))
+        longest = encoder_config.max_position_embeddings
+        checks.append(tf.debugging.Assert(
+            tf.shape(token_ids)[1] <= longest,
+            [f"token_ids rows must be at most {longest} long (max_position_embeddings)"],
+            name="token_ids_length",
+        ))
+    with tf.control_dependencies(checks):
+        return [tf.identity(values) for values in (token_ids, segment_ids, padding_mask)]
+
+
 def tokens_to_last_separator(token_ids, padding_mask, sep_id):
     """`padding_mask` with every position after a row's last `[SEP]` (`sep_id`) masked.
 
@@ -166,13 +241,10 @@ class ServingModule(tf.Module):
         return self._forward(features["token_ids"], features["segment_ids"], features["padding_mask"], domain_id)
 
     def classify(self, text, domain, text_pair=None):
-        tf.debugging.assert_equal(
-            tf.shape(text), tf.shape(domain), message="text and domain need one value per example"
-        )
-        if text_pair is not None:
-            tf.debugging.assert_equal(
-                tf.shape(text), tf.shape(text_pair), message="text and text_pair need one value per example"
-            )
+        if text_pair is None:
+            text, domain = one_batch(text=text, domain=domain)
+        else:
+            text, domain, text_pair = one_batch(text=text, domain=domain, text_pair=text_pair)
         domain_id = self.model.domain_ids(domain)
         routed = self.model.route(self.logits(self.features(text, text_pair), domain_id), domain_id)
         return {
@@ -195,6 +267,8 @@ class ServingModule(tf.Module):
     def embedding(self, text, domain=None):
         from xdomain_tf.models.multi_domain_classifier import masked_mean
 
+        if self.uses_adapters:
+            text, domain = one_batch(text=text, domain=domain)
         features = self.features(text)
         inputs = {name: features[name] for name in ("token_ids", "segment_ids", "padding_mask")}
         if self.uses_adapters:
@@ -259,7 +333,10 @@ class ServingModule(tf.Module):
             )
         signatures["predict_ids"] = tf.function(
             lambda token_ids, segment_ids, padding_mask: self.logits_from_ids(
-                *matrices(token_ids=token_ids, segment_ids=segment_ids, padding_mask=padding_mask)
+                *checked_ids(
+                    *matrices(token_ids=token_ids, segment_ids=segment_ids, padding_mask=padding_mask),
+                    encoder_config=getattr(self.model.encoder, "encoder_config", None),
+                )
             )
         ).get_concrete_function(token_ids=ids, segment_ids=ids, padding_mask=ids)
         return signatures

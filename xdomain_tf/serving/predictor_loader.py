@@ -1,4 +1,5 @@
 """`load_predictor`: the right `Predictor` for a run directory, a SavedModel or a TFLite file."""
+import os
 import pathlib
 
 from xdomain_tf.errors import XDomainError
@@ -21,6 +22,8 @@ def load_predictor(path, batch_size=64):
         predictor = load_predictor("export/xdomain")     # the latest version
         predictor.predict(["A late goal won the cup"], "news")
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise XDomainError(f"a model path must be a string or path, got {type(path).__name__}")
     path = pathlib.Path(path)
     if path.is_file() and path.suffix == ".keras":
         from xdomain_tf.serving.keras_predictor import KerasPredictor

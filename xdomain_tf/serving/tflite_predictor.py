@@ -4,14 +4,20 @@ import pathlib
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.serving.predictor import Predictor
 
+# Id inputs whose values must be 0 or 1, as `Preprocessor` builds them.
+BINARY_INPUTS = ("segment_ids", "padding_mask")
+
 
 class TFLitePredictor(Predictor):
     """Labels texts with a TFLite file and its `.labels.json` (and `.vocab.txt`).
 
     A file without an in-graph tokenizer gets ids from a `Preprocessor` rebuilt from the
-    vocabulary and the tokenizer options of the labels file, as an app would. Runs in
-    ai-edge-litert's interpreter (with tensorflow-text's custom ops for a file with the
-    tokenizer).
+    vocabulary and the tokenizer options of the labels file, as an app would; each row
+    then runs in the shortest length-bucket signature that holds it (`bucket_signature`).
+    Runs in ai-edge-litert's interpreter (with tensorflow-text's custom ops for a file
+    with the tokenizer). Every call first checks its inputs (see `run`): the interpreter
+    checks little itself and fails with a RuntimeError naming a kernel, or silently
+    broadcasts.
 
     Args:
         path: the .tflite file.
@@ -24,6 +30,7 @@ class TFLitePredictor(Predictor):
     """
 
     kind = "tflite"
+    takes_pairs = False
 
     def __init__(self, path, batch_size=64, num_threads=None):
         super().__init__(batch_size)
@@ -39,28 +46,136 @@ class TFLitePredictor(Predictor):
         if not self.with_tokenizer:
             self.preprocessor = _sidecar_preprocessor(self.path, self.sidecar)
         interpreter = litert_interpreter(self.path.read_bytes(), self.with_tokenizer, num_threads)
-        self.runner = interpreter.get_signature_runner(self.sidecar.get("signature", "serving_default"))
+        self.signature = self.sidecar.get("signature", "serving_default")
+        # `{signature: sequence length}`; files from before length buckets have one.
+        self.lengths = self.sidecar.get("signatures") or {self.signature: self.sidecar["sequence_length"]}
+        self.runners = {name: interpreter.get_signature_runner(name) for name in interpreter.get_signature_list()}
+        self.input_details = {name: runner.get_input_details() for name, runner in self.runners.items()}
+        self.runner = self.runners[self.signature]  # raw: `run` checks the inputs first
+
+    def run(self, signature=None, **inputs):
+        """Runs a signature of the file on input arrays, each checked first.
+
+        Every input of the signature must be given: `text` (strings: `str` or UTF-8
+        `bytes`) or `token_ids`, `segment_ids` and `padding_mask` (integers), and
+        `domain_id` (integers), each with the signature's rank and fixed sizes (the ids
+        `[batch, length]`, the signature's length), all with one batch size, `domain_id`
+        in `[0, domains)`, `token_ids` in `[0, vocabulary size)` and `segment_ids` and
+        `padding_mask` 0 or 1. A bad input fails with a one-line `XDomainError` naming it
+        before the interpreter runs.
+
+        Args:
+            signature: the signature's name (default: the labels file's `signature`,
+                `serving_default`); see `runners` for all.
+            **inputs: arrays (or lists) by input name.
+
+        Returns:
+            `{"label_id", "score", "probabilities"}` numpy arrays.
+
+        Example:
+
+            predictor = TFLitePredictor("model.tflite")
+            predictor.run(text=["A late goal"], domain_id=[0])["label_id"]
+        """
+        signature = signature or self.signature
+        if signature not in self.runners:
+            raise XDomainError(f"{self.path.name} has no signature {signature!r}; it has {', '.join(self.runners)}")
+        details = self.input_details[signature]
+        missing = [name for name in details if name not in inputs]
+        unknown = [name for name in inputs if name not in details]
+        if missing or unknown:
+            raise XDomainError(
+                f"{self.path.name} ({signature}) takes inputs {', '.join(sorted(details))}; "
+                + "; ".join(
+                    f"{what}: {', '.join(sorted(names))}" for what, names in (("missing", missing), ("unknown", unknown)) if names
+                )
+            )
+        arrays = {name: self._checked_input(name, details[name], inputs[name]) for name in sorted(details)}
+        sizes = {name: array.shape[0] for name, array in arrays.items()}
+        if len(set(sizes.values())) > 1:
+            shown = ", ".join(f"{name} {size}" for name, size in sizes.items())
+            raise XDomainError(f"the inputs need one batch size, got {shown}")
+        return self.runners[signature](**arrays)
+
+    def _checked_input(self, name, detail, value):
+        import numpy as np
+
+        strings = np.dtype(detail["dtype"]).kind in "SO"
+        try:
+            # An object array keeps a list of str and bytes as given (numpy would decode
+            # the bytes as ASCII).
+            array = np.asarray(value, dtype=object if strings and isinstance(value, (list, tuple)) else None)
+        except ValueError as error:  # a ragged nested list
+            raise XDomainError(f"{name} is not an array: {str(error).splitlines()[0]}") from None
+        expected = [int(size) for size in detail["shape_signature"]]
+        shown = "[" + ", ".join("batch" if size < 0 else str(size) for size in expected) + "]"
+        if array.ndim != len(expected) or any(
+            size >= 0 and axis > 0 and array.shape[axis] != size for axis, size in enumerate(expected)
+        ):
+            raise XDomainError(f"{name} must have shape {shown}, got {list(array.shape)}")
+        if not array.size:  # np.asarray([]) is float64
+            return np.empty(array.shape, object if strings else detail["dtype"])
+        if strings:
+            return _checked_strings(name, array)
+        if array.dtype.kind not in "iu":
+            raise XDomainError(f"{name} must hold integers, got {array.dtype}")
+        low, high = 0, None
+        if name == "domain_id":
+            high = len(self.domains)
+        elif name == "token_ids":
+            high = self.preprocessor.tokenizer.vocabulary_size
+        elif name in BINARY_INPUTS:
+            high = 2
+        if high is not None and (array.min() < low or array.max() >= high):
+            bad = array[(array < low) | (array >= high)].flat[0]
+            raise XDomainError(f"{name} values must be in [{low}, {high}), got {bad}")
+        return array.astype(detail["dtype"])
 
     def _predict_batch(self, texts, domains, text_pairs):
         import numpy as np
         import tensorflow as tf
 
-        if text_pairs is not None:
-            raise XDomainError("TFLite files take single texts; text pairs need the SavedModel or run directory")
+        from xdomain_tf.export.tflite_export import bucketed_inputs
+
         names = list(self.domains)
         domain_id = np.array([names.index(domain) for domain in domains], np.int32)
         if self.with_tokenizer:
-            outputs = self.runner(text=np.array([text.encode("utf-8") for text in texts], dtype=object), domain_id=domain_id)
+            outputs = self.run(text=np.array([text.encode("utf-8") for text in texts], dtype=object), domain_id=domain_id)
+            label_id, score = outputs["label_id"], outputs["score"]
         else:
             features = self.preprocessor(tf.constant(texts))
-            outputs = self.runner(
-                token_ids=features["token_ids"].numpy(),
-                segment_ids=features["segment_ids"].numpy(),
-                padding_mask=features["padding_mask"].numpy(),
-                domain_id=domain_id,
-            )
-        labels = [self.domains[domain][int(index)] for domain, index in zip(domains, outputs["label_id"])]
-        return labels, outputs["score"]
+            inputs = {name: features[name].numpy() for name in ("token_ids", "segment_ids", "padding_mask")}
+            label_id, score = np.zeros(len(texts), np.int64), np.zeros(len(texts), np.float32)
+            for signature, (rows, part) in bucketed_inputs({**inputs, "domain_id": domain_id}, self.lengths).items():
+                outputs = self.run(signature, **part)
+                label_id[rows], score[rows] = outputs["label_id"], outputs["score"]
+        labels = [self.domains[domain][int(index)] for domain, index in zip(domains, label_id)]
+        return labels, score
+
+
+def _checked_strings(name, array):
+    """An object array of UTF-8 `bytes` from an array of `str` or `bytes`."""
+    import numpy as np
+
+    if array.dtype.kind == "S":
+        return array.astype(object)
+    if array.dtype.kind not in "UO":
+        raise XDomainError(f"{name} must hold strings, got {array.dtype}")
+    flat = []
+    for index, value in enumerate(array.ravel()):
+        if isinstance(value, str):
+            try:
+                value = value.encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise XDomainError(
+                    f"{name}[{index}] is not valid UTF-8 text (a lone surrogate at offset {error.start})"
+                ) from None
+        elif not isinstance(value, bytes):
+            raise XDomainError(f"{name}[{index}] must be a string, got {type(value).__name__}")
+        flat.append(value)
+    result = np.empty(array.shape, dtype=object)
+    result.ravel()[:] = flat
+    return result
 
 
 def _sidecar_preprocessor(path, sidecar):

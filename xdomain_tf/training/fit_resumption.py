@@ -28,9 +28,11 @@ def resumable_fit(
     dataset anew: a seeded shuffle draws a different order on each new iterator of the
     same dataset object, but the same order on a freshly built one. Run the same call again after a
     kill (even SIGKILL mid-epoch) and it restores the model, the optimizer (whose
-    `iterations` is the step) and the callbacks' state from `checkpoint_dir`, skips the
-    batches already trained on, finishes the interrupted epoch and goes on, ending with
-    the same number of steps as an uninterrupted run. A NaN or infinite loss stops
+    `iterations` is the step), the dropout layers' random state, the metrics of the
+    interrupted epoch so far and the callbacks' state from `checkpoint_dir`, skips the
+    batches already trained on, finishes the interrupted epoch and goes on: with the same
+    model built from the same seed, it ends with weights and history equal to those of an
+    uninterrupted run (bit for bit, on the same machine). A NaN or infinite loss stops
     training with an `XDomainError` naming the step and the last good checkpoint, which
     is kept. Callbacks with `get_state`/`set_state` (e.g. `MetricsHistory`,
     `BestModelKeeper`) resume their state too.
@@ -67,12 +69,18 @@ def resumable_fit(
     guard = TerminateOnNonFinite()
     stateful = [c for c in callbacks if hasattr(c, "get_state") and hasattr(c, "set_state")]
     checkpointer = ResumableCheckpoint(
-        checkpoint_dir, every_n_steps=checkpoint_every, stateful_callbacks=stateful, guard=guard, chief=chief
+        checkpoint_dir, every_n_steps=checkpoint_every, stateful_callbacks=stateful, guard=guard, chief=chief,
+        steps_per_epoch=steps_per_epoch,
     )
     make_dataset = train_dataset if callable(train_dataset) else (lambda: train_dataset)
     step = checkpointer.restore(model)
     if step and log is not None:
         log(f"resuming from the checkpoint at step {step} in {checkpointer.directory}")
+    if checkpointer.resumed_metrics is not None:
+        # Without a strategy Keras builds the compiled metrics when it first traces a step,
+        # too late to put back the interrupted epoch's values: build them from the data's shapes.
+        with model.distribute_strategy.scope():
+            model._symbolic_build(data_batch=make_dataset().element_spec)
     total_steps = epochs * steps_per_epoch
     keepers = [c for c in callbacks if isinstance(c, BestModelKeeper)]
     all_callbacks = [guard, *callbacks, checkpointer]
