@@ -103,8 +103,8 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
         With `within_epoch`, the metrics accumulated so far in the epoch are saved too.
 
-        At a step that already has a checkpoint (a step save that fell on the last step of
-        an epoch) only `state.json` is written again: the weights have not changed, but the
+        At a step that already has a checkpoint (without `steps_per_epoch`, a step save can
+        fall on the last step of an epoch) only `state.json` is written again: the weights have not changed, but the
         callbacks' state has (the epoch's history entry, the best epoch, the patience count).
         """
         if self.guard is not None and self.guard.tripped:
