@@ -89,8 +89,8 @@ def test_tflite_run_checks_each_input_against_the_signature(predictors):
         ({"padding_mask": 1.0 * row}, r"padding_mask must hold integers, got float64"),
         ({"domain_id": [2]}, r"domain_id values must be in \[0, 2\), got 2"),
         ({"domain_id": [0, 1]}, r"the inputs need one batch size, got domain_id 2, padding_mask 1"),
-        ({"extra": [1]}, r"ids.tflite \(serving_default\) takes inputs domain_id, padding_mask, segment_ids, token_ids; "
-                         r"unknown: extra"),
+        ({"extra": [1]}, r"ids.tflite \(serving_default\) takes inputs domain_id, padding_mask, segment_ids, "
+                         r"token_ids; unknown: extra"),
     ]:
         with pytest.raises(XDomainError, match=message):
             ids.run(**{**good, **change})

@@ -124,7 +124,8 @@ def checked_ids(token_ids, segment_ids, padding_mask, encoder_config=None):
             ranges.append(("segment_ids", segment_ids, encoder_config.type_vocab_size, "type_vocab_size"))
         for name, values, high, what in ranges:
             inside = tf.reduce_all(tf.logical_and(values >= 0, values < high))
-            checks.append(tf.debugging.Assert(inside, [f"{name} must be in [0, {high}) ({what})"], name=f"{name}_range"))
+            message = f"{name} must be in [0, {high}) ({what})"
+            checks.append(tf.debugging.Assert(inside, [message], name=f"{name}_range"))
         longest = encoder_config.max_position_embeddings
         checks.append(tf.debugging.Assert(
             tf.shape(token_ids)[1] <= longest,

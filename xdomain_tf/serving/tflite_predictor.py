@@ -84,11 +84,10 @@ class TFLitePredictor(Predictor):
         missing = [name for name in details if name not in inputs]
         unknown = [name for name in inputs if name not in details]
         if missing or unknown:
+            found = (("missing", missing), ("unknown", unknown))
+            problems = [f"{what}: {', '.join(sorted(names))}" for what, names in found if names]
             raise XDomainError(
-                f"{self.path.name} ({signature}) takes inputs {', '.join(sorted(details))}; "
-                + "; ".join(
-                    f"{what}: {', '.join(sorted(names))}" for what, names in (("missing", missing), ("unknown", unknown)) if names
-                )
+                f"{self.path.name} ({signature}) takes inputs {', '.join(sorted(details))}; {'; '.join(problems)}"
             )
         arrays = {name: self._checked_input(name, details[name], inputs[name]) for name in sorted(details)}
         sizes = {name: array.shape[0] for name, array in arrays.items()}
@@ -140,7 +139,8 @@ class TFLitePredictor(Predictor):
         names = list(self.domains)
         domain_id = np.array([names.index(domain) for domain in domains], np.int32)
         if self.with_tokenizer:
-            outputs = self.run(text=np.array([text.encode("utf-8") for text in texts], dtype=object), domain_id=domain_id)
+            text = np.array([text.encode("utf-8") for text in texts], dtype=object)
+            outputs = self.run(text=text, domain_id=domain_id)
             label_id, score = outputs["label_id"], outputs["score"]
         else:
             features = self.preprocessor(tf.constant(texts))
