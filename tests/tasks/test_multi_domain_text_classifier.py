@@ -122,6 +122,27 @@ def test_inference_batches_by_length_and_answers_in_input_order(trained):
         assert bucketed[f"{domain}_loss"] == pytest.approx(in_order[f"{domain}_loss"], rel=1e-4)
 
 
+def test_bucket_by_length_keeps_every_example_once_and_narrows_the_batches():
+    clf = tiny_classifier(sequence_length=64)
+    records = fixture_records()
+    short = [dict(r, text=" ".join(r["text"].split()[:3])) for r in records]
+    long = [dict(r, text=" ".join([r["text"]] * 6)) for r in records]
+    mixed = short + long
+    x, y = _columns(mixed)
+
+    def epoch(**options):
+        dataset = clf.dataset(x, y, batch_size=8, shuffle=True, seed=3, **options)
+        assert int(dataset.cardinality()) == -(-len(mixed) // 8)
+        batches = list(dataset)
+        texts = sorted(int(t) for f, _ in batches for t in tf.reduce_sum(f["padding_mask"], axis=1))
+        return [f["token_ids"].shape[1] for f, _ in batches], texts
+
+    plain_widths, plain_lengths = epoch()
+    bucket_widths, bucket_lengths = epoch(bucket_by_length=True)
+    assert bucket_lengths == plain_lengths  # the same examples, each once
+    assert sum(bucket_widths) < 0.8 * sum(plain_widths)
+
+
 def test_one_keras_file_reloads_in_a_fresh_process_with_identical_outputs(trained, tmp_path):
     clf, _ = trained
     path = tmp_path / "model.keras"

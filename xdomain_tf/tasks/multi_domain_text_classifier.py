@@ -14,6 +14,8 @@ TEXT_FIELDS = ("text", "text_pair", "domain")
 DEFAULT_BATCH_SIZE = 32
 # Inference pads each batch to its longest text rounded up to this: few distinct shapes.
 INFERENCE_PAD_MULTIPLE = 8
+# `bucket_by_length` sorts windows of this many shuffled batches by text length.
+LENGTH_WINDOW_BATCHES = 16
 # Examples `fit` keeps in memory for the checks of a later export (e.g. TFLite agreement).
 KEPT_EXAMPLES = 256
 
@@ -231,7 +233,7 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
 
     # --- data: every accepted input kind -> a batched dataset of model inputs ---
 
-    def dataset(self, x, y=None, batch_size=None, shuffle=False, seed=None, labelled=None):
+    def dataset(self, x, y=None, batch_size=None, shuffle=False, seed=None, labelled=None, bucket_by_length=False):
         """A batched `tf.data.Dataset` of model inputs (and per-domain targets) from any
         accepted input (see the class docstring), with a known number of batches.
 
@@ -245,6 +247,11 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             shuffle: shuffle the examples (each epoch anew, seeded by `seed`).
             seed: the shuffle seed.
             labelled: True requires labels, False drops them, None keeps what is there.
+            bucket_by_length: with `shuffle`, batch texts of similar length together:
+                each window of `LENGTH_WINDOW_BATCHES` shuffled batches is sorted by text
+                length, cut into batches, and the batches are shuffled; each batch is
+                padded to its longest text. Long and short texts (news articles, package
+                descriptions) then stop paying for each other's padding.
         """
         batch_size = checked_batch_size(batch_size)
         if isinstance(x, dict) and "token_ids" in x:  # already packed features
@@ -252,10 +259,17 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         if isinstance(x, tf.data.Dataset):
             return self._from_dataset(x, batch_size, labelled)
         columns = self._labelled_columns(x, y, labelled)
+        count = len(columns["text"])
         dataset = tf.data.Dataset.from_tensor_slices(columns)
         if shuffle:
-            dataset = dataset.shuffle(len(columns["text"]), seed=seed, reshuffle_each_iteration=True)
-        return self._batched(dataset, batch_size)
+            dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        if not (shuffle and bucket_by_length):
+            return self._batched(dataset, batch_size)
+        window = batch_size * LENGTH_WINDOW_BATCHES
+        dataset = dataset.batch(window).map(_sorted_by_length).unbatch()
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+        batches = self._batched(dataset, batch_size, pad_to="longest")
+        return batches.shuffle(LENGTH_WINDOW_BATCHES, seed=seed, reshuffle_each_iteration=True)
 
     def _labelled_columns(self, x, y, labelled):
         columns = self._columns(x, y)
@@ -514,8 +528,12 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         schedule = WarmupLinearDecay(peak, max(1, int(total_steps)), int(warmup_ratio * total_steps))
         return keras.optimizers.AdamW(schedule, weight_decay=0.01)
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None, **kwargs):
-        """`keras.Model.fit` on raw text (any accepted input, see the class docstring).
+    def fit(
+        self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None,
+        bucket_by_length=False, **kwargs,
+    ):
+        """`keras.Model.fit` on raw text (any accepted input, see the class docstring);
+        `bucket_by_length=True` batches texts of similar length together (see `dataset`).
 
         `validation_data` is `(x, y)`, `x` with labels inside, or a dataset. Without
         an earlier `compile` (or after `compile()` with the `"auto"` optimizer) every
@@ -523,7 +541,9 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         """
         if kwargs.get("validation_split"):
             raise XDomainError("validation_split is not supported: pass validation_data")
-        train = self.dataset(x, y, batch_size, shuffle=shuffle, seed=seed, labelled=True)
+        train = self.dataset(
+            x, y, batch_size, shuffle=shuffle, seed=seed, labelled=True, bucket_by_length=bucket_by_length
+        )
         validation = None
         if validation_data is not None:
             if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
@@ -852,3 +872,12 @@ def length_order(texts, text_pairs=None):
     """
     pairs = text_pairs if text_pairs is not None else [""] * len(texts)
     return sorted(range(len(texts)), key=lambda index: len(texts[index]) + len(pairs[index]))
+
+
+def _sorted_by_length(columns):
+    """A batch of columns ordered by text length (characters, both segments)."""
+    length = tf.strings.length(columns["text"])
+    if "text_pair" in columns:
+        length += tf.strings.length(columns["text_pair"])
+    order = tf.argsort(length, stable=True)
+    return {key: tf.gather(value, order) for key, value in columns.items()}
