@@ -107,6 +107,14 @@ def test_damaged_preprocessor_json_is_named_by_from_preset(run):
     )
 
 
+def test_damaged_preprocessor_json_of_an_init_run_is_refused_not_worked_around(run, tmp_path, capsys):
+    (run / "preprocessor.json").write_text('{"class_name": "Preprocessor", "config": ')
+    args = _train_args(tmp_path / "next")
+    args[args.index("--init") + 1] = str(run)
+    err = _one_line_error(capsys, args)
+    assert err.endswith(f"{run}/preprocessor.json is damaged (not valid JSON: Expecting value at line 1 column 42); {RERUN}")
+
+
 def test_damaged_options_json_is_named_by_a_resumed_train(run, capsys):
     (run / "options.json").write_bytes(b"\x00" * 64)
     err = _one_line_error(capsys, _train_args(run))

@@ -26,3 +26,16 @@ def test_export_metadata_holds_no_absolute_path(exported_model):
     text = (exported_model[1] / "assets" / "metadata.json").read_text(encoding="utf-8")
     assert "/tmp" not in text and "/root" not in text and "/home" not in text
     assert '"name": "run"' in text
+
+
+def test_an_unknown_domain_is_named_but_cut_to_80_characters(exported_model):
+    import pytest
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    serving = tf.saved_model.load(str(exported_model[1])).signatures["serving_default"]
+    domain = "é" * 79 + "xyz" * 100_000
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        serving(text=tf.constant(["a goal"]), domain=tf.constant([domain]))
+    message = str(info.value)
+    assert "é" * 79 + "x" in message and "xy" not in message and len(message) < 2000

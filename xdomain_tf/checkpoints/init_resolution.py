@@ -4,7 +4,7 @@ import dataclasses
 import logging
 import pathlib
 
-from xdomain_tf.errors import XDomainError
+from xdomain_tf.errors import DamagedFileError, XDomainError
 from xdomain_tf.models.encoder_config import EncoderConfig
 
 _LOG = logging.getLogger(__name__)
@@ -164,6 +164,8 @@ def _run_tokenizer(path):
             from xdomain_tf.runs.run_directory import RunDirectory
 
             tokenizer = getattr(RunDirectory(path).load_preprocessor(), "tokenizer", None)
+        except DamagedFileError:
+            raise  # a damaged run is refused, not silently read another way
         except (ImportError, ValueError, TypeError, KeyError) as error:
             _LOG.warning("%s: could not read preprocessor.json (%s); using vocab.txt", path, error)
         else:

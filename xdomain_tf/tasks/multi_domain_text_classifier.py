@@ -136,8 +136,12 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             tf.reduce_all(found),
             [
                 "unknown domain(s):",
-                # Invalid UTF-8 replaced: a client must be able to decode the message.
-                tf.strings.unicode_transcode(tf.boolean_mask(domain, tf.logical_not(found)), "UTF-8", "UTF-8"),
+                # Invalid UTF-8 replaced (a client must be able to decode the message), and
+                # each name cut to 80 characters (a huge name must not make a huge message).
+                tf.strings.substr(
+                    tf.strings.unicode_transcode(tf.boolean_mask(domain, tf.logical_not(found)), "UTF-8", "UTF-8"),
+                    0, 80, unit="UTF8_CHAR",
+                ),
                 "known domains: " + ", ".join(self.domain_names),
             ],
             summarize=8,
