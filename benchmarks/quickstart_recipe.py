@@ -22,6 +22,9 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--per-label", type=int, default=150, help="training examples per Debian label")
     parser.add_argument("--news-per-label", type=int, default=None, help="per BBC label (default: --per-label)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (initialisation, dropout, order)")
+    parser.add_argument("--sample-seed", type=int, default=0, help="seed of the capped training sample")
+    parser.add_argument("--save", default=None, help="also save the fine-tuned classifier here (.keras)")
     parser.add_argument("--data", default="runs/quickstart_recipe/data")
     parser.add_argument("--results", default="runs/quickstart_recipe/results.jsonl")
     args = parser.parse_args()
@@ -39,19 +42,21 @@ def main():
     news_cap = args.news_per_label or args.per_label
     paths = quickstart_data(pathlib.Path(args.data), max_train_per_label=100_000, log=print)
     every = list(read_records(paths["train"]))
-    train = _capped([r for r in every if r["domain"] == "news"], news_cap, 0) + _capped(
-        [r for r in every if r["domain"] != "news"], args.per_label, 0
+    train = _capped([r for r in every if r["domain"] == "news"], news_cap, args.sample_seed) + _capped(
+        [r for r in every if r["domain"] != "news"], args.per_label, args.sample_seed
     )
     test = list(read_records(paths["test"]))
     labels = LabelSpace.from_records(train)
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     clf = MultiDomainTextClassifier.from_preset(
         "all-minilm-l6-v2", domains={d: list(labels.labels(d)) for d in labels.domains},
         sequence_length=args.seq_len, learning_rate=args.learning_rate,
     )
     started = time.perf_counter()
-    clf.fit(train, epochs=args.epochs, batch_size=32, verbose=2, seed=0, bucket_by_length=args.bucket_by_length)
+    clf.fit(train, epochs=args.epochs, batch_size=32, verbose=2, seed=args.seed, bucket_by_length=args.bucket_by_length)
     seconds = time.perf_counter() - started
+    if args.save:
+        clf.save(args.save)
     report = evaluation_report(evaluate_rows(classify_records(clf, test), clf.domains))
     baseline = TfidfBaseline().fit(train).evaluate(test)
     row = {

@@ -46,7 +46,8 @@ _SUBPACKAGES = (
 
 __all__ = [
     "register_serializables", "build_encoder", "build_multi_domain_classifier", "EncoderConfig",
-    "MultiDomainTextClassifier", "TransformerEncoder", "__version__", *_SUBPACKAGES,
+    "MultiDomainCausalLM", "MultiDomainTextClassifier", "TransformerEncoder", "__version__", *_SUBPACKAGES,
+    "prune", "distill",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
@@ -58,7 +59,10 @@ __getattr__, __dir__ = lazy_exports(
         "xdomain_tf.models.encoder_config": ["EncoderConfig"],
         "xdomain_tf.models.transformer_encoder": ["TransformerEncoder", "build_encoder"],
         "xdomain_tf.models.multi_domain_classifier": ["build_multi_domain_classifier"],
+        "xdomain_tf.tasks.multi_domain_causal_lm": ["MultiDomainCausalLM"],
         "xdomain_tf.tasks.multi_domain_text_classifier": ["MultiDomainTextClassifier"],
+        "xdomain_tf.training.classifier_pruning": ["prune"],
+        "xdomain_tf.training.distillation": ["distill"],
         **{f"xdomain_tf.{package}": [package] for package in _SUBPACKAGES},
     },
 )
@@ -67,7 +71,7 @@ __getattr__, __dir__ = lazy_exports(
 
 def register_serializables():
     """Registers every Keras class of xdomain_tf (layers, models, tokenizer, optimizers,
-    `MultiDomainTextClassifier`), so `keras.saving.load_model` reads our `.keras` files.
+    `MultiDomainTextClassifier`, `MultiDomainCausalLM`), so `keras.saving.load_model` reads our `.keras` files.
 
     `import xdomain_tf` does this by itself when Keras is already imported (`import keras,
     xdomain_tf`); otherwise call it, or load with `MultiDomainTextClassifier.from_preset(path)`.
@@ -83,6 +87,7 @@ def register_serializables():
 
     importlib.import_module("xdomain_tf.runs.serializables").register_serializables()
     importlib.import_module("xdomain_tf.tasks.multi_domain_text_classifier")
+    importlib.import_module("xdomain_tf.tasks.multi_domain_causal_lm")
 
 
 if "keras" in __import__("sys").modules:

@@ -23,7 +23,7 @@ UNSEEN = (
 
 
 def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None, max_train_per_label=150,
-                   batch_size=32, seq_len=128, log=print):
+                   batch_size=32, seq_len=128, learning_rate=None, log=print):
     """Runs the quickstart and returns its summary (also written to `out/summary.json`).
 
     Args:
@@ -34,6 +34,9 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
         max_train_per_label: training examples per label and domain.
         batch_size: the batch size.
         seq_len: tokens per example.
+        learning_rate: the peak learning rate (default 2e-4 for MiniLM, 5e-4 from scratch;
+            `benchmarks/quickstart_recipe.py` measures the choice: with 1e-4 the encoder
+            trails TF-IDF on news).
         log: where progress lines go.
 
     Example:
@@ -60,6 +63,11 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
     train = list(read_records(paths["train"]))
     labels = LabelSpace.from_records(train)
 
+    recipe = {
+        "preset": preset, "pooling": "mean", "seq_len": seq_len, "epochs": epochs or (6 if from_scratch else 2),
+        "learning_rate": learning_rate or (5e-4 if from_scratch else 2e-4), "batch_size": batch_size,
+        "train_per_label": max_train_per_label,
+    }
     log(f"[2/5] training a two-domain classifier from {preset}")
     keras.utils.set_random_seed(0)
     clf = MultiDomainTextClassifier.from_preset(
@@ -68,14 +76,16 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
         sequence_length=seq_len,
         vocabulary=[record["text"] for record in train] if from_scratch else None,
         vocabulary_size=8000,
-        learning_rate=5e-4 if from_scratch else 1e-4,
+        learning_rate=recipe["learning_rate"],
         log=log,
     )
+    train_start = time.perf_counter()
     clf.fit(
-        train, validation_data=str(paths["valid"]), epochs=epochs or (6 if from_scratch else 2),
+        train, validation_data=str(paths["valid"]), epochs=recipe["epochs"],
         batch_size=batch_size, verbose=2, seed=0,
         callbacks=[keras.callbacks.TensorBoard(str(out / "tensorboard"))],
     )
+    train_minutes = (time.perf_counter() - train_start) / 60
     model_path = out / "model.keras"
     clf.save(model_path)
     log(f"saved {model_path}")
@@ -103,7 +113,9 @@ def run_quickstart(out="runs/quickstart", preset="all-minilm-l6-v2", epochs=None
 
     summary = {
         "preset": preset,
+        "recipe": recipe,
         "minutes": round((time.perf_counter() - start) / 60, 1),
+        "train_minutes": round(train_minutes, 1),
         "scores": {
             domain: {
                 "n": scores["n"], "accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"],
@@ -146,6 +158,10 @@ def _print_summary(summary, log):
     tfl = summary["tflite"]
     log(f"TFLite ({tfl['quantize']}): {tfl['size_bytes'] / 1e6:.1f} MB, {tfl['latency_ms_batch1']:.1f} ms at batch 1, "
         f"{tfl['agreement']:.1%} label agreement with the SavedModel")
-    log(f"finished in {summary['minutes']} minutes; wrote:")
+    recipe = summary["recipe"]
+    log(f"recipe: {recipe['preset']}, {recipe['pooling']} pooling, {recipe['seq_len']} tokens, "
+        f"{recipe['train_per_label']} training examples per label, {recipe['epochs']} epochs at learning rate "
+        f"{recipe['learning_rate']:g}, batch {recipe['batch_size']}")
+    log(f"finished in {summary['minutes']} minutes (training {summary['train_minutes']}); wrote:")
     for name, path in summary["paths"].items():
         log(f"  {name}: {path}")

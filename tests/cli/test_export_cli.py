@@ -70,3 +70,15 @@ def test_user_errors_exit_2(classifier_run, tmp_path, capsys, monkeypatch):
     assert main(["export", "--model", str(classifier_run), "--tflite", str(tmp_path / "m.tflite")]) == 1  # refused
     assert "below the 150.0% required; nothing written" in capsys.readouterr().err
     assert not (tmp_path / "m.tflite").exists()
+
+
+def test_int16x8_and_its_limits_from_the_command_line(classifier_run, tmp_path, capsys):
+    path = tmp_path / "int16x8.tflite"
+    assert main(["export", "--model", str(classifier_run), "--tflite", str(path), "--quantize", "int16x8"]) == 0
+    report = json.loads([line for line in capsys.readouterr().out.splitlines() if line.startswith('{"tflite"')][0])
+    assert report["tflite"]["quantize"] == "int16x8" and report["tflite"]["agreement"] >= 0.98
+    code = main(["export", "--model", str(classifier_run), "--tflite", str(tmp_path / "text.tflite"),
+                 "--quantize", "int16x8", "--with-tokenizer"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("xdomain-tf export: error: --quantize int16x8 needs packed ids") and err.count("\n") == 1

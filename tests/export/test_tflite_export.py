@@ -151,3 +151,26 @@ def test_ops_without_tflite_kernels_fail_clearly(tmp_path):
     interpreter = litert_interpreter(content, True)
     with pytest.raises(RuntimeError, match="StaticRegexReplace"):
         interpreter.allocate_tensors()
+
+
+def test_int16x8_passes_the_agreement_gate_with_int16_activations(classifier_run, tmp_path, tflite_models):
+    path = tmp_path / "int16x8.tflite"
+    report = tflite(classifier_run, path, quantize="int16x8")
+    assert report["agreement"] >= tflite_module.MIN_AGREEMENT["int16x8"] == 0.98
+    assert report["check_examples"] == 100 and 0 < report["max_abs_difference"] < 0.1
+    sidecar = json.loads((tmp_path / "int16x8.tflite.labels.json").read_text())
+    assert sidecar["quantize"] == "int16x8" and sidecar["signatures"] == {"serving_default": 32}
+    interpreter = litert_interpreter(path.read_bytes(), False)
+    interpreter.allocate_tensors()
+    dtypes = [detail["dtype"] for detail in interpreter.get_tensor_details()]
+    # int16 activations, int8 weights, float32 only at the edges.
+    assert dtypes.count(np.int16) > dtypes.count(np.float32) and np.int8 in dtypes
+    assert report["size_bytes"] < pathlib.Path(tflite_models["ids"]).stat().st_size
+
+
+def test_int16x8_refuses_what_tflite_cannot_do(classifier_run, tmp_path):
+    with pytest.raises(XDomainError, match="^quantize int16x8 needs packed ids: TFLite's 16x8 quantizer fails"):
+        tflite(classifier_run, tmp_path / "text.tflite", quantize="int16x8", with_tokenizer=True)
+    with pytest.raises(XDomainError, match="^quantize int16x8 makes a file with one sequence length"):
+        tflite(classifier_run, tmp_path / "buckets.tflite", quantize="int16x8", length_buckets=[16])
+    assert list(tmp_path.iterdir()) == []

@@ -175,6 +175,24 @@ def test_mean_pooling_averages_real_positions():
     assert not model.encoder.pooler.trainable
 
 
+def test_last_pooling_reads_the_last_real_token_of_a_causal_encoder():
+    model = MultiDomainClassifier(_encoder(causal=True), DOMAINS, dropout=0.0, pooling="last")
+    sequence = model.encoder({k: v for k, v in FEATURES.items() if k != "domain_id"})["sequence_output"].numpy()
+    last = PADDING.sum(axis=1) - 1
+    pooled = sequence[np.arange(len(last)), last]
+    head = model.heads[1].logits_dense
+    np.testing.assert_allclose(
+        model(FEATURES)["software"], pooled @ head.kernel.numpy() + head.bias.numpy(), atol=1e-5
+    )
+    # Under the causal mask the last token depends on every token before it, the first on none.
+    changed = dict(FEATURES, token_ids=FEATURES["token_ids"].copy())
+    changed["token_ids"][:, 1] = np.where(FEATURES["token_ids"][:, 1] == 5, 6, 5)
+    assert np.abs(model(changed)["software"] - model(FEATURES)["software"]).min() > 1e-6
+    assert not model.encoder.pooler.trainable
+    with pytest.raises(XDomainError, match="causal encoder's \\[CLS\\] sees only itself"):
+        MultiDomainClassifier(_encoder(causal=True), DOMAINS, pooling="cls")
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_with_float32_logits(policy):
     keras.config.set_dtype_policy(policy)

@@ -23,7 +23,7 @@ ACCEPTED = {
     "strategy": "one of auto, default, one_device, mirrored, multi_worker, tpu", "jit_compile": "one of on, off, auto",
     "vocab_size": "a positive integer", "adapters": "true or false", "adapter_reduction": "a positive integer",
     "lora_rank": "an integer >= 0", "adversarial": "true or false", "adversarial_weight": "a number >= 0",
-    "freeze_encoder": "true or false", "unfreeze": "one of none, gradual", "pooling": "one of cls, mean",
+    "freeze_encoder": "true or false", "unfreeze": "one of none, gradual", "pooling": "one of cls, mean, last",
     "dropout": "in [0, 1)", "patience": "a positive integer", "checkpoint_every": "a positive integer",
     "seed": "an integer", "on_error": "one of raise, skip", "default_domain": "a string",
     "verbose": "one of 0, 1, 2",
@@ -31,7 +31,7 @@ ACCEPTED = {
     "whole_word": "true or false", "mask_seed": "an integer", "temperature": "in [0.001, 10]",
     "learn_temperature": "true or false", "objective_weights": "a mapping of name: number",
     "group_by": "one of domain, lang, domain_lang", "languages": "a string", "pair_source_lang": "a string",
-    "report_before": "true or false",
+    "report_before": "true or false", "unconditioned_rate": "in [0, 1]",
 }
 # Two values of the wrong type per kind of option: YAML `true` is never a count, nor 1 a boolean.
 WRONG = {

@@ -66,6 +66,39 @@ def test_causal_labels_are_the_next_tokens(tmp_path):
     assert set(batch["domain_id"].tolist()) == {0, 1}
 
 
+def test_causal_batches_start_with_the_domain_token_except_the_unconditioned_fraction(tmp_path):
+    from xdomain_tf.text.domain_tokens import reserve_domain_tokens
+
+    tokenizer = WordPieceTokenizer(reserve_domain_tokens(VOCABULARY, ["pets", "tech"]))
+    preprocessor = Preprocessor(tokenizer, sequence_length=24)
+    pets, tech = len(VOCABULARY), len(VOCABULARY) + 1
+    corpus = PretrainingCorpus.from_files([write_corpus(tmp_path / "c.jsonl", count=40)])
+
+    def first_tokens(training, rate=0.0, **options):
+        dataset = causal_lm_dataset(
+            corpus, preprocessor, 20, ["pets", "tech"], training=training, seed=3, domain_token_ids=[pets, tech],
+            unconditioned_rate=rate, **options,
+        )
+        batches = [_numpy(batch) for batch in dataset.take(8)]
+        return np.concatenate([b["token_ids"][:, 0] for b in batches]), np.concatenate([b["domain_id"] for b in batches])
+
+    first, domain = first_tokens(training=False)
+    np.testing.assert_array_equal(first, np.where(domain == 0, pets, tech))
+    first, domain = first_tokens(training=True, rate=0.5)
+    conditioned = first != 2
+    np.testing.assert_array_equal(first[conditioned], np.where(domain == 0, pets, tech)[conditioned])
+    assert 0.3 < 1 - conditioned.mean() < 0.7
+    np.testing.assert_array_equal(first, first_tokens(training=True, rate=0.5)[0])  # seeded
+    assert set(first_tokens(training=True, rate=1.0)[0]) == {2}
+    assert set(first_tokens(training=False, start_id=tech)[0]) == {tech}
+    # The label of the first position is the first text token, whatever the start.
+    batch = _numpy(next(iter(causal_lm_dataset(corpus, preprocessor, 4, ["pets", "tech"], training=False,
+                                               domain_token_ids=[pets, tech]))))
+    plain = _numpy(next(iter(causal_lm_dataset(corpus, preprocessor, 4, ["pets", "tech"], training=False))))
+    np.testing.assert_array_equal(batch["labels"], plain["labels"])
+    np.testing.assert_array_equal(batch["token_ids"][:, 1:], plain["token_ids"][:, 1:])
+
+
 def test_contrastive_batches_hold_both_sides(tmp_path):
     corpus = PretrainingCorpus.from_files([write_pairs(tmp_path / "p.jsonl", count=10)])
     batches = [_numpy(b) for b in contrastive_dataset(corpus, PREPROCESSOR, 4, training=False)]

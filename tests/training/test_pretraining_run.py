@@ -6,8 +6,10 @@ import pytest
 from pretraining_fixtures import write_corpus, write_pairs
 from xdomain_tf.checkpoints import resolve_init
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.models import CausalLM, CausalLMGenerator, MaskedLM
+from xdomain_tf.models import CausalLMGenerator, MaskedLM
 from xdomain_tf.runs.run_directory import RunDirectory
+from xdomain_tf.tasks import MultiDomainCausalLM, load_causal_lm
+from xdomain_tf.training.pretraining.clm_evaluation import evaluate_clm
 from xdomain_tf.training.pretraining.head_weights import mlm_head_weights_for
 from xdomain_tf.training.pretraining.mlm_evaluation import evaluate_mlm
 from xdomain_tf.training.pretraining.options import PretrainOptions
@@ -81,15 +83,39 @@ def test_continued_pretraining_starts_where_the_run_ended_and_resumes(mlm_run, d
 
 def test_causal_lm_run_generates_text(data, tmp_path):
     options = PretrainOptions(
-        train=[data["train"]], out=str(tmp_path / "clm"), init="bert_tiny", objective="clm", steps=12, epochs=1, **COMMON,
+        train=[data["train"]], valid=[data["valid"]], out=str(tmp_path / "clm"), init="bert_tiny", objective="clm",
+        steps=40, epochs=1, **COMMON,
     )
-    train_pretraining(options, log=lambda message: None)
+    summary = train_pretraining(options, log=lambda message: None)
     run = RunDirectory(options.out)
     model = run.load_model()
-    assert isinstance(model, CausalLM)
+    assert isinstance(model, MultiDomainCausalLM) and model.domain_names == ["pets", "tech"]
+    assert run.run_info()["domains"] == ["pets", "tech"]
+    assert model.preprocessor.tokenizer.vocabulary[-2:] == ["[domain:pets]", "[domain:tech]"]
     text = CausalLMGenerator(model, run.load_preprocessor()).generate("the cat", max_length=12, strategy="top_k", k=5, seed=0)
     assert text.startswith("the cat")
+    assert load_causal_lm(options.out).generate("the", domain="tech", max_new_tokens=3).startswith("the")
     assert resolve_init(options.out).encoder.causal is False  # usable as a bidirectional init
+    # Validation is conditioned on each text's own domain, which scores better than a wrong one or none.
+    own = evaluate_clm(options.out, [data["valid"]], batch_size=16)
+    assert own["overall"]["loss"] == pytest.approx(summary["after"]["clm_loss"], rel=1e-4)
+    wrong = {"pets": evaluate_clm(options.out, [data["valid"]], domain="tech")["groups"]["pets"],
+             "tech": evaluate_clm(options.out, [data["valid"]], domain="pets")["groups"]["tech"]}
+    none = evaluate_clm(options.out, [data["valid"]], unconditioned=True)["groups"]
+    for group in ("pets", "tech"):
+        assert own["groups"][group]["perplexity"] < min(none[group]["perplexity"], wrong[group]["perplexity"])
+
+
+def test_causal_lm_without_domain_tokens(data, tmp_path):
+    options = PretrainOptions(
+        train=[data["train"]], out=str(tmp_path / "plain"), init="bert_tiny", objective="clm", steps=2, epochs=1,
+        unconditioned_rate=1.0, **COMMON,
+    )
+    train_pretraining(options, log=lambda message: None)
+    model = load_causal_lm(options.out)
+    assert model.domain_names == [] and not any(token.startswith("[domain:") for token in model.preprocessor.tokenizer.vocabulary)
+    with pytest.raises(XDomainError, match="unknown domain 'pets'; known domains: none"):
+        model.generate("the", domain="pets")
 
 
 def test_option_errors(data, tmp_path):

@@ -2,7 +2,7 @@
 
     xdomain-tf export --model RUN_DIR --saved-model export/NAME [--version N] [--overwrite]
                       [--warmup-data FILE] [--check]
-    xdomain-tf export --model RUN_DIR --tflite FILE --quantize none|float16|dynamic|int8
+    xdomain-tf export --model RUN_DIR --tflite FILE --quantize none|float16|dynamic|int8|int16x8|selective
                       [--with-tokenizer] [--calibration-data FILE] [--check-data FILE]
     xdomain-tf export --model export/NAME/<version> --check
 """
@@ -39,14 +39,19 @@ def add_parser(subparsers):
                          help="list every op in the graph and fail if TF Serving 2.20 cannot run one")
     lite = parser.add_argument_group("TFLite")
     lite.add_argument("--tflite", type=output_file, metavar="FILE", help="the .tflite file to write")
-    lite.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8"), default="none",
-                      help="none (float32), float16 weights, dynamic (int8 weights) or int8 (full integer, "
-                           "calibrated); default none")
+    lite.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8", "int16x8", "selective"),
+                      default="none",
+                      help="none (float32), float16 weights, dynamic (int8 weights), int8 (full integer, "
+                           "calibrated), int16x8 (int16 activations, int8 weights; token ids in, one length) or "
+                           "selective (int8 except the ops TFLite's quantization debugger finds too lossy, kept "
+                           "in float); default none")
     lite.add_argument("--with-tokenizer", action="store_true",
                       help="raw text in (tensorflow-text custom ops); default: token ids in, FILE.vocab.txt beside it")
     lite.add_argument("--calibration-data", nargs="+", metavar="FILE",
-                      help="real training text for --quantize int8 (default: the run's training files)")
-    lite.add_argument("--calibration-examples", type=positive_int, default=200, help="records that calibrate int8 (default: 200)")
+                      help="real training text for --quantize int8, int16x8 and selective (default: the run's "
+                           "training files)")
+    lite.add_argument("--calibration-examples", type=positive_int, default=200,
+                      help="records that calibrate int8, int16x8 and selective (default: 200)")
     lite.add_argument("--check-data", nargs="+", metavar="FILE",
                       help="data to check label agreement on (default: the run's validation files)")
     lite.add_argument("--check-examples", type=positive_int, default=2000, help="most records checked (default: 2000)")

@@ -33,6 +33,27 @@ def sequence_length(text):
     return _int_at_least(text, 8, "an integer >= 8")
 
 
+def positive_float(text):
+    """A number > 0: a learning rate, a temperature.
+
+    Example:
+
+    >>> positive_float("2e-4")
+    0.0002
+    >>> positive_float("-1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a number > 0, got '-1'
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
 def _int_at_least(text, low, what):
     try:
         value = int(text)

@@ -15,13 +15,17 @@ import sys
 COMMANDS = {
     "data": "data",
     "train": "train",
+    "distill": "distill",
     "evaluate": "evaluate",
     "pretrain": "pretrain",
     "pretrain-eval": "pretrain_eval",
+    "generate": "generate",
     "transfer": "transfer",
     "quickstart": "quickstart",
     "export": "export",
     "predict": "predict",
+    "explain": "explain",
+    "prune": "prune",
 }
 
 EXIT_STATUS = """\

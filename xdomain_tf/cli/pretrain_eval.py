@@ -1,26 +1,64 @@
-"""`xdomain-tf pretrain-eval`: held-out masked-LM loss and accuracy per domain or language."""
+"""`xdomain-tf pretrain-eval`: held-out masked-LM or causal-LM loss and perplexity per domain or
+language."""
 import json
 
 from xdomain_tf.cli.flag_types import fraction, output_file, positive_int, sequence_length
 
+EXAMPLES = """\
+examples:
+  # masked LM: the same masked tokens for a model before and after pretraining
+  xdomain-tf pretrain-eval --model runs/dapt --data heldout.jsonl --json mlm.json
+
+  # causal LM: each text conditioned on its own domain, on a wrong one, on none
+  xdomain-tf pretrain-eval --objective clm --model runs/clm --data heldout.jsonl --json own.json
+  xdomain-tf pretrain-eval --objective clm --model runs/clm --data heldout.jsonl --domain news --json news.json
+  xdomain-tf pretrain-eval --objective clm --model runs/clm --data heldout.jsonl --unconditioned
+
+--json writes {"objective", "groups": {GROUP: {"loss", "perplexity", "accuracy", "tokens", ...}},
+"overall": {...}}; loss is the mean cross-entropy per predicted token (natural log) and
+perplexity exp(loss)."""
+
 
 def add_parser(subparsers):
+    import argparse
+
     parser = subparsers.add_parser(
         "pretrain-eval",
-        help="held-out masked-LM loss/accuracy of an encoder, per domain or language",
-        description="Scores masked-LM loss, accuracy and perplexity on record files with masks fixed by "
-        "--mask-seed, so a model before and after (domain-adaptive) pretraining is scored on the same masked "
-        "tokens. An encoder without a masked-LM head (e.g. all-minilm-l6-v2) gets a new, untrained one.",
+        help="held-out masked-LM or causal-LM loss/perplexity of a model, per domain or language",
+        description="""\
+Score held-out record files per domain (or language).
+
+--objective mlm (default): masked-LM loss, accuracy and perplexity with masks
+fixed by --mask-seed, so a model before and after (domain-adaptive)
+pretraining is scored on the same masked tokens; an encoder without a
+masked-LM head (e.g. all-minilm-l6-v2) gets a new, untrained one.
+
+--objective clm: next-token loss and perplexity of a causal LM (xdomain-tf
+pretrain --objective clm), each text conditioned on its own domain token
+(texts of a domain the model has no token for: unconditioned), on
+--domain D, or on none (--unconditioned).""",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", required=True, help="a run directory, a Hugging Face BERT folder or all-minilm-l6-v2")
+    parser.add_argument("--model", required=True,
+                        help="a run directory, a Hugging Face BERT folder or all-minilm-l6-v2 (clm: a causal-LM "
+                             "run directory or .keras file)")
     parser.add_argument("--data", required=True, nargs="+", metavar="FILE", help="record files (labels not needed)")
+    parser.add_argument("--objective", choices=("mlm", "clm"), default="mlm",
+                        help="masked LM (default) or causal LM")
+    conditioning = parser.add_mutually_exclusive_group()
+    conditioning.add_argument("--domain", metavar="D",
+                              help="clm: condition every text on domain D (default: each text on its own)")
+    conditioning.add_argument("--unconditioned", action="store_true", help="clm: condition no text on a domain")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="default: 32")
-    parser.add_argument("--seq-len", type=sequence_length, default=128, help="maximum tokens per example (default: 128)")
-    parser.add_argument("--mask-rate", type=fraction, default=0.15, help="fraction of tokens masked (default: 0.15)")
+    parser.add_argument("--seq-len", type=sequence_length, default=None,
+                        help="maximum tokens per example (default: mlm 128, clm the model's)")
+    parser.add_argument("--mask-rate", type=fraction, default=0.15,
+                        help="mlm: fraction of tokens masked (default: 0.15)")
     parser.add_argument("--max-predictions", type=positive_int, default=None,
-                        help="predictions per sequence (default: seq-len * mask-rate, rounded up)")
-    parser.add_argument("--whole-word", action="store_true", help="mask whole words")
-    parser.add_argument("--mask-seed", type=int, default=0, help="seed of the masks (default: 0)")
+                        help="mlm: predictions per sequence (default: seq-len * mask-rate, rounded up)")
+    parser.add_argument("--whole-word", action="store_true", help="mlm: mask whole words")
+    parser.add_argument("--mask-seed", type=int, default=0, help="mlm: seed of the masks (default: 0)")
     parser.add_argument("--group-by", choices=("domain", "lang", "domain_lang"), default="domain",
                         help="scores per domain, language or both (default: domain)")
     parser.add_argument("--languages", help="comma-separated languages to keep, e.g. en")
@@ -30,25 +68,41 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from xdomain_tf.training.pretraining.mlm_evaluation import evaluate_mlm
+    from xdomain_tf.errors import XDomainError
     from xdomain_tf.utils.atomic import write_json_atomic
 
-    report = evaluate_mlm(
-        args.model,
-        args.data,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        mask_rate=args.mask_rate,
-        max_predictions=args.max_predictions,
-        whole_word=args.whole_word,
-        mask_seed=args.mask_seed,
-        group_by=args.group_by,
-        languages=[name.strip() for name in args.languages.split(",")] if args.languages else None,
-        default_domain=args.default_domain,
+    languages = [name.strip() for name in args.languages.split(",")] if args.languages else None
+    common = dict(
+        batch_size=args.batch_size, group_by=args.group_by, languages=languages, default_domain=args.default_domain
     )
-    print(f"{'group':<20}{'loss':>10}{'accuracy':>10}{'perplexity':>12}")
+    if args.objective == "clm":
+        from xdomain_tf.training.pretraining.clm_evaluation import evaluate_clm
+
+        report = evaluate_clm(
+            args.model, args.data, domain=args.domain, unconditioned=args.unconditioned, seq_len=args.seq_len,
+            **common,
+        )
+    else:
+        if args.domain is not None or args.unconditioned:
+            raise XDomainError("--domain and --unconditioned condition a causal LM: use them with --objective clm")
+        from xdomain_tf.training.pretraining.mlm_evaluation import evaluate_mlm
+
+        report = evaluate_mlm(
+            args.model,
+            args.data,
+            seq_len=args.seq_len or 128,
+            mask_rate=args.mask_rate,
+            max_predictions=args.max_predictions,
+            whole_word=args.whole_word,
+            mask_seed=args.mask_seed,
+            **common,
+        )
+    print(f"{'group':<20}{'loss':>10}{'accuracy':>10}{'perplexity':>12}{'tokens':>10}")
     for name, scores in {**report["groups"], "overall": report["overall"]}.items():
-        print(f"{name:<20}{scores['loss']:>10.4f}{scores['accuracy']:>10.4f}{scores['perplexity']:>12.2f}")
+        print(
+            f"{name:<20}{scores['loss']:>10.4f}{scores['accuracy']:>10.4f}{scores['perplexity']:>12.2f}"
+            f"{scores['tokens']:>10}"
+        )
     if args.json:
         write_json_atomic(args.json, report)
     print(json.dumps({"overall": report["overall"]}))

@@ -1,5 +1,5 @@
 """`xdomain-tf quickstart`: the whole job on real data with a small configuration."""
-from xdomain_tf.cli.flag_types import output_folder, positive_int, sequence_length
+from xdomain_tf.cli.flag_types import output_folder, positive_float, positive_int, sequence_length
 
 
 def add_parser(subparsers):
@@ -18,6 +18,8 @@ def add_parser(subparsers):
                         help="training records per label and domain (default: 150)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="default: 32")
     parser.add_argument("--seq-len", type=sequence_length, default=128, help="default: 128")
+    parser.add_argument("--learning-rate", type=positive_float, default=None,
+                        help="peak learning rate (default: 2e-4 for MiniLM, 5e-4 from scratch)")
     parser.set_defaults(run=run)
 
 
@@ -25,5 +27,5 @@ def run(args):
     from xdomain_tf.quickstart import run_quickstart
 
     run_quickstart(args.out, preset=args.preset, epochs=args.epochs, max_train_per_label=args.max_train_per_label,
-                   batch_size=args.batch_size, seq_len=args.seq_len)
+                   batch_size=args.batch_size, seq_len=args.seq_len, learning_rate=args.learning_rate)
     return 0

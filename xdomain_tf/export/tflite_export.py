@@ -8,9 +8,23 @@ import warnings
 
 from xdomain_tf.errors import OperationError, XDomainError
 
-QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8", "int16x8", "selective")
 # The least share of predicted labels that must agree with the SavedModel.
-MIN_AGREEMENT = {"none": 0.999, "float16": 0.995, "dynamic": 0.98, "int8": 0.98}
+MIN_AGREEMENT = {"none": 0.999, "float16": 0.995, "dynamic": 0.98, "int8": 0.98, "int16x8": 0.98, "selective": 0.98}
+# Quantizations calibrated on real text (integer activations).
+CALIBRATED = ("int8", "int16x8", "selective")
+# `selective` adds float ops until its labels agree this well on the first check examples (a
+# margin above the check's bound).
+SELECTION_AGREEMENT = 0.99
+# Calibration examples the quantization debugger measures each op's error on.
+DEBUG_EXAMPLES = 16
+# Check examples `selective` compares labels on while it chooses its float ops.
+SEARCH_EXAMPLES = 300
+# Quantizations whose file has one signature: the interpreter aborts the process on a 16x8
+# file with several, and `selective` names its float ops in a one-signature graph (a
+# later signature's tensors get other names: measured, a MiniLM file with length buckets
+# kept them in float in some signatures only and missed the bound).
+SINGLE_SIGNATURE = ("int16x8", "selective")
 
 
 def tflite(
@@ -52,7 +66,17 @@ def tflite(
             calibrated on `calibration_data`; float32 probabilities out; the graph is
             built for it, see `TFLiteModule(for_int8=True)`). Models with a few very
             large hidden features (BERT-style outliers, e.g. MiniLM) may still miss the
-            int8 bound; `"dynamic"` then keeps the labels.
+            int8 bound; `"selective"` or `"dynamic"` then keep the labels.
+            `"int16x8"`: TFLite's 16x8 mode, int16 activations and int8 weights, packed ids
+            only (its quantizer fails on the tokenizer's integer ops); on CPUs its int16
+            kernels are slow. `"selective"`: int8 weights and activations except the ops
+            whose int8 error is largest, which stay in float: TFLite's quantization
+            debugger measures every op's error on `DEBUG_EXAMPLES` calibration
+            examples, and the fewest largest-error tensors (0, 1, 2, 4, ..., each with the
+            ops that read it) are kept in float until the labels agree with the float
+            model on `SELECTION_AGREEMENT` of the first `SEARCH_EXAMPLES` check examples
+            (`selective_quantization`); the report's `float_ops` names those ops. Both
+            make a file with one sequence length (`SINGLE_SIGNATURE`).
         with_tokenizer: raw text in; tokenization runs as tensorflow-text TFLite custom
             ops (`FastBertNormalize`, `FastWordpieceTokenizeWithOffsets`), which the app
             registers (see export/README.md). A tokenizer graph with ops that neither
@@ -67,12 +91,13 @@ def tflite(
         num_threads: interpreter threads for the latency measurement.
         length_buckets: shorter sequence lengths that get a signature (`"auto"`: powers of
             two from 16 below the sequence length, for packed ids; none with the
-            tokenizer in the graph).
+            tokenizer in the graph or with `"int16x8"` and `"selective"`).
         log: a function taking one line of progress, e.g. `print`.
 
     Returns:
         A report dict: `path`, `size_bytes`, `quantize`, `with_tokenizer`, `agreement`,
-        `check_examples`, `max_abs_difference`, `latency_ms_batch1`, `custom_ops`.
+        `check_examples`, `max_abs_difference`, `latency_ms_batch1`, `custom_ops` (and for
+        `"selective"`, `float_ops` and `selection`).
 
     Example (converts and checks a trained run, tens of seconds):
 
@@ -90,6 +115,11 @@ def tflite(
 
     if quantize not in QUANTIZATIONS:
         raise XDomainError(f"quantize must be one of {', '.join(QUANTIZATIONS)}, got {quantize!r}")
+    if quantize == "int16x8" and with_tokenizer:
+        raise XDomainError(
+            "quantize int16x8 needs packed ids: TFLite's 16x8 quantizer fails on the tokenizer's integer ops; "
+            "export without with_tokenizer=True, or use quantize selective"
+        )
     log = log or (lambda line: None)
     path = pathlib.Path(path)
     model, run = load_classifier(model)
@@ -99,16 +129,19 @@ def tflite(
         model, check_data or options.get("valid"), check_examples, options.get("default_domain"), "check_data", log
     )
     calibration_records = None
-    if quantize == "int8":
+    if quantize in CALIBRATED:
         calibration_records = example_records(
             model, calibration_data or options.get("train"), calibration_examples, options.get("default_domain"),
             "calibration_data", log,
         )
 
     if length_buckets == "auto":
-        length_buckets = () if with_tokenizer else default_length_buckets(model.preprocessor.sequence_length)
+        single = with_tokenizer or quantize in SINGLE_SIGNATURE
+        length_buckets = () if single else default_length_buckets(model.preprocessor.sequence_length)
+    elif length_buckets and quantize in SINGLE_SIGNATURE:
+        raise XDomainError(f"quantize {quantize} makes a file with one sequence length: give no length_buckets")
     module = TFLiteModule(
-        model, with_tokenizer=with_tokenizer, for_int8=quantize == "int8", length_buckets=length_buckets
+        model, with_tokenizer=with_tokenizer, for_int8=quantize in CALIBRATED, length_buckets=length_buckets
     )
     signatures = module.signatures()
     lengths = module.signature_lengths()
@@ -127,11 +160,18 @@ def tflite(
     if calibration_records:
         calibration_inputs = bucketed_inputs(inputs_of(calibration_records), lengths, every_signature=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix="xdomain-tflite-"))
+    selection = None
     try:
         saved = staging / "saved_model"
         tf.saved_model.save(module, str(saved), signatures=signatures)
         started = time.perf_counter()
         content = _convert(saved, quantize, with_tokenizer, calibration_inputs, list(lengths))
+        if quantize == "selective":  # `content` is the calibrated float model
+            search = inputs_of(check_records[:SEARCH_EXAMPLES])
+            search["reference"] = signature(**{name: tf.constant(value) for name, value in search.items()})[
+                "label_id"
+            ].numpy()
+            content, selection = _selective(model, module, content, calibration_records, search, staging, log)
         log(f"converted ({quantize}) in {time.perf_counter() - started:.1f} s: {len(content) / 1e6:.2f} MB")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -176,6 +216,11 @@ def tflite(
         "num_threads": num_threads,
         "custom_ops": _custom_ops(interpreter),
     }
+    if selection is not None:
+        report["float_ops"] = selection["float_ops"]
+        report["selection"] = {
+            key: selection[key] for key in ("search_agreement", "tried", "debug_examples", "search_examples")
+        }
     log(
         f"check on {len(check_records)} examples: label agreement {agreement:.2%} "
         f"(needs {MIN_AGREEMENT[quantize]:.1%}), max |probability difference| {max_abs_difference:.2e}, "
@@ -229,6 +274,7 @@ def tflite(
         "check": {key: report[key] for key in ("agreement", "check_examples", "max_abs_difference", "latency_ms_batch1")},
         "quantize": quantize,
         "custom_ops": report["custom_ops"],
+        **({"float_ops": report["float_ops"]} if "float_ops" in report else {}),
     }
     write_json_atomic(pathlib.Path(str(path) + ".labels.json"), sidecar)
     vocab_path = pathlib.Path(str(path) + ".vocab.txt")
@@ -326,7 +372,78 @@ def bucketed_inputs(inputs, lengths, every_signature=False):
     return split
 
 
+def _selective(model, module, calibrated, calibration_records, search, staging, log):
+    """`(model bytes, selection)` of `selective`: the calibrated model `calibrated` of the
+    file's graph quantized to int8 except the ops chosen here.
+
+    TFLite's quantization debugger measures every op on a graph of packed ids (its
+    interpreter has no tensorflow-text kernels; the op names are those of the file's graph,
+    tokenizer or not); the labels of each candidate are compared on the file's own graph
+    (`search`: its inputs and the float model's `reference` label ids, held-out text: on
+    training text the model's margins are wider and int8 looks better than it is)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from xdomain_tf.export.selective_quantization import choose_denylist, consumers, op_errors, quantized_model
+    from xdomain_tf.export.tflite_module import IDS_INPUTS, TFLiteModule
+
+    started = time.perf_counter()
+    count = min(DEBUG_EXAMPLES, len(calibration_records))
+    records = calibration_records
+    ids_calibrated = calibrated
+    if module.with_tokenizer:
+        ids_module = TFLiteModule(model, preprocessor=module.preprocessor, for_int8=True)
+        saved = staging / "ids_saved_model"
+        tf.saved_model.save(ids_module, str(saved), signatures={"serving_default": ids_module.signature()})
+    features = module.preprocessor(tf.constant([record["text"] for record in records]))
+    debug_inputs = {name: features[name].numpy() for name in IDS_INPUTS}
+    domains = list(model.domains)
+    debug_inputs["domain_id"] = np.array([domains.index(record["domain"]) for record in records], np.int32)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if module.with_tokenizer:
+                converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=["serving_default"])
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = lambda: iter([
+                    {name: value[index : index + 1] for name, value in debug_inputs.items()}
+                    for index in range(len(records))
+                ])
+                converter._experimental_calibrate_only = True
+                ids_calibrated = converter.convert()
+            rows = op_errors(ids_calibrated, debug_inputs, count)
+    except OperationError:
+        raise
+    except Exception as error:
+        raise OperationError(f"the quantization debugger failed: {str(error).strip().splitlines()[0]}") from error
+    log(
+        f"quantization debugger: {len(rows)} quantized op outputs measured on {count} examples in "
+        f"{time.perf_counter() - started:.1f} s; largest errors (RMS error / RMS of typical values): "
+        + ", ".join(f"{row['op_name']} {row['typical_error']:.2f}" for row in rows[:5])
+    )
+    inputs = {name: value for name, value in search.items() if name != "reference"}
+
+    def agreement_of(content):
+        runner = litert_interpreter(content, module.with_tokenizer).get_signature_runner("serving_default")
+        labels = np.concatenate([
+            runner(**{name: value[start : start + 64] for name, value in inputs.items()})["label_id"]
+            for start in range(0, len(search["reference"]), 64)
+        ])
+        return float(np.mean(labels == search["reference"]))
+
+    float_ops, agreement, tried = choose_denylist(
+        calibrated, rows, agreement_of, SELECTION_AGREEMENT, log=log, readers=consumers(ids_calibrated)
+    )
+    selection = {
+        "float_ops": float_ops, "search_agreement": agreement, "tried": tried,
+        "debug_examples": count, "search_examples": len(search["reference"]),
+    }
+    return quantized_model(calibrated, float_ops), selection
+
+
 def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs, signature_keys=("serving_default",)):
+    """The converted model's bytes (for `"selective"` the calibrated float model, which
+    `_selective` quantizes)."""
     import tensorflow as tf
     import tensorflow_text
 
@@ -343,7 +460,9 @@ def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs, sign
             result.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "float16":
             result.target_spec.supported_types = [tf.float16]
-        if quantize == "int8":
+        if quantize == "selective":
+            result._experimental_calibrate_only = True
+        if quantize in CALIBRATED:
             def representative_dataset():
                 # `{signature: (rows, inputs)}`: every signature is calibrated on its own inputs.
                 for name, (_, inputs) in calibration_inputs.items():
@@ -358,6 +477,8 @@ def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs, sign
         with warnings.catch_warnings():
             # The int8 calibrator runs tf.lite.Interpreter, which warns it is deprecated.
             warnings.simplefilter("ignore", UserWarning)
+            if quantize == "selective":
+                return converter([tf.lite.OpsSet.TFLITE_BUILTINS]).convert()
             return _convert_with(converter, quantize)
     except Exception as error:
         raise OperationError(f"TFLite conversion ({quantize}) failed: {str(error).strip().splitlines()[0]}") from error
@@ -366,6 +487,13 @@ def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs, sign
 def _convert_with(converter, quantize):
     import tensorflow as tf
 
+    if quantize == "int16x8":
+        int16x8 = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        try:
+            return converter([int16x8]).convert()
+        except Exception:  # An op without a 16x8 kernel: let it run in float.
+            pass
+        return converter([int16x8, tf.lite.OpsSet.TFLITE_BUILTINS]).convert()
     if quantize == "int8":
         try:
             return converter([tf.lite.OpsSet.TFLITE_BUILTINS_INT8]).convert()

@@ -79,9 +79,11 @@ class MultiHeadAttention(keras.layers.Layer):
     """Multi-head self-attention, as in BERT, with a fused query/key/value projection.
 
     Sub-layers and weights (names a checkpoint converter maps):
-    `qkv` (Dense, kernel `[hidden, 3 * hidden]` laid out `[query | key | value]`, each
-    `num_heads * head_size` wide, head-major), `output` (Dense, `[hidden, hidden]`) and, with
-    LoRA, `lora_{query,key,value}_{a,b}`.
+    `qkv` (Dense, kernel `[hidden, 3 * heads_width]` laid out `[query | key | value]`, each
+    `heads_width = num_heads * head_size` wide, head-major), `output` (Dense,
+    `[heads_width, hidden]`) and, with LoRA, `lora_{query,key,value}_{a,b}`. By default
+    `head_size = hidden / num_heads`, so `heads_width` is the input width; a layer whose
+    heads were pruned keeps its `head_size` with fewer heads.
 
     Attention runs through `keras.ops.dot_product_attention` (fused kernels where the backend
     has them). The probabilities are computed explicitly only when they are asked for or when
@@ -104,7 +106,8 @@ class MultiHeadAttention(keras.layers.Layer):
     `(output, new_cache)`. Keys after the last written position are masked out.
 
     Args:
-        num_heads: number of heads; must divide the input width.
+        num_heads: number of heads; must divide the input width unless `head_size` is given.
+        head_size: width of each head (None: the input width / `num_heads`).
         dropout: dropout rate on the attention probabilities.
         lora_rank: rank of the LoRA updates; 0 (default) disables LoRA.
         lora_alpha: LoRA scale numerator (updates are scaled by `lora_alpha / lora_rank`);
@@ -133,6 +136,10 @@ class MultiHeadAttention(keras.layers.Layer):
     (1, 4, 8)
     >>> MultiHeadAttention(num_heads=2, mask_mode="bounded").get_config()["mask_mode"]
     'bounded'
+    >>> pruned = MultiHeadAttention(num_heads=1, head_size=4)
+    >>> _ = pruned(np.zeros((1, 4, 8), "float32"))
+    >>> tuple(pruned.qkv.kernel.shape), tuple(pruned.output_dense.kernel.shape)
+    ((8, 12), (4, 8))
     """
 
     def __init__(
@@ -145,16 +152,23 @@ class MultiHeadAttention(keras.layers.Layer):
         kernel_initializer=None,
         bias_initializer="zeros",
         mask_mode="large_negative",
+        head_size=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice("mask_mode", mask_mode, MASK_MODES)
+        for argument, value in (("num_heads", num_heads), ("head_size", head_size)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise XDomainError(f"{argument} must be a positive integer, got {value!r}")
         unknown = sorted(set(lora_targets) - set(_LORA_TARGETS))
         if unknown:
             raise XDomainError(f"Unknown LoRA target(s) {unknown}; choose from {_LORA_TARGETS}")
         if lora_rank < 0:
             raise XDomainError(f"lora_rank must be >= 0, got {lora_rank}")
         self.num_heads = num_heads
+        self.head_size = head_size
+        # None: derived from the input width at build time (and left out of the config).
+        self._configured_head_size = head_size
         self.dropout = dropout
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha
@@ -168,14 +182,16 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def build(self, query_shape):
         hidden_size = query_shape[-1]
-        if hidden_size % self.num_heads:
-            raise XDomainError(
-                f"{self.name}: width {hidden_size} is not divisible by num_heads {self.num_heads}"
-            )
+        if self.head_size is None:
+            if hidden_size % self.num_heads:
+                raise XDomainError(
+                    f"{self.name}: width {hidden_size} is not divisible by num_heads {self.num_heads}"
+                )
+            self.head_size = hidden_size // self.num_heads
         self.hidden_size = hidden_size
-        self.head_size = hidden_size // self.num_heads
+        self.heads_width = self.num_heads * self.head_size
         self.qkv = keras.layers.Dense(
-            3 * hidden_size,
+            3 * self.heads_width,
             kernel_initializer=clone_initializer(self.kernel_initializer),
             bias_initializer=clone_initializer(self.bias_initializer),
             dtype=self.dtype_policy,
@@ -189,7 +205,7 @@ class MultiHeadAttention(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="output",
         )
-        self.output_dense.build(query_shape)
+        self.output_dense.build(tuple(query_shape[:-1]) + (self.heads_width,))
         for target in self.lora_targets if self.lora_rank else ():
             a = self.add_weight(
                 name=f"lora_{target}_a",
@@ -197,7 +213,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 initializer=keras.initializers.HeUniform(),
             )
             b = self.add_weight(
-                name=f"lora_{target}_b", shape=(self.lora_rank, hidden_size), initializer="zeros"
+                name=f"lora_{target}_b", shape=(self.lora_rank, self.heads_width), initializer="zeros"
             )
             setattr(self, f"lora_{target}_a", a)
             setattr(self, f"lora_{target}_b", b)
@@ -260,7 +276,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 mask=mask,
                 scale=1.0 / math.sqrt(self.head_size),
             )
-        context = ops.reshape(context, ops.shape(query)[:-1] + (self.hidden_size,))
+        context = ops.reshape(context, ops.shape(query)[:-1] + (self.heads_width,))
         output = self.output_dense(context)
         results = (output,)
         if return_attention_scores:
@@ -328,6 +344,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "mask_mode": self.mask_mode,
+                "head_size": self._configured_head_size,
             }
         )
         return config

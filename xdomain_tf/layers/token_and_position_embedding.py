@@ -110,12 +110,12 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         return self.token_embedding.embeddings
 
     def call(self, token_ids, segment_ids=None, start_index=0, training=None):
-        embedded = self.token_embedding(token_ids)
+        embedded = _lookup(self.token_embedding, token_ids)
         embedded = embedded + self.position_embedding(embedded, start_index=start_index)
         if self.segment_embedding is not None:
             if segment_ids is None:
                 segment_ids = ops.zeros_like(token_ids)
-            embedded = embedded + self.segment_embedding(segment_ids)
+            embedded = embedded + _lookup(self.segment_embedding, segment_ids)
         return self.dropout_layer(self.layer_norm(embedded), training=training)
 
     def get_config(self):
@@ -135,3 +135,18 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             }
         )
         return config
+
+
+def _lookup(embedding, ids):
+    """`embedding(ids)` for ids >= 0, as one gather.
+
+    On TensorFlow `keras.ops.take` first maps negative ids with an int32 `where`; in a
+    TFLite file that int32 SELECT_V2 makes TFLite's int16x8 quantizer fail ("Max and min
+    for dynamic tensors should be recorded during calibration"). Token and segment ids are
+    never negative, so the gather alone gives the same values.
+    """
+    if keras.backend.backend() != "tensorflow" or getattr(embedding, "quantization_mode", None):
+        return embedding(ids)
+    import tensorflow as tf
+
+    return tf.gather(ops.cast(embedding.embeddings, embedding.compute_dtype), ops.cast(ids, "int32"))

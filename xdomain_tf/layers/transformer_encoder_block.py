@@ -40,6 +40,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         layer_norm_mode: `"standard"` (default, `keras.layers.LayerNormalization`) or
             `"matmul_variance"` (`MatmulVarianceLayerNormalization`: same function and
             weights, quantizes well to int8).
+        head_size: width of each attention head (None: hidden width / `num_heads`); given
+            when structured pruning left the block fewer heads than hidden / head_size.
         **kwargs: standard layer arguments.
 
     Call arguments:
@@ -59,6 +61,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
     >>> block = TransformerEncoderBlock(2, 16, attention_mask_mode="bounded", layer_norm_mode="matmul_variance")
     >>> {key: block.get_config()[key] for key in ("attention_mask_mode", "layer_norm_mode")}
     {'attention_mask_mode': 'bounded', 'layer_norm_mode': 'matmul_variance'}
+    >>> pruned = TransformerEncoderBlock(num_heads=1, intermediate_size=6, head_size=4)
+    >>> tuple(pruned(np.zeros((2, 5, 8), "float32")).shape), tuple(pruned.attention.qkv.kernel.shape)
+    ((2, 5, 8), (8, 12))
     """
 
     def __init__(
@@ -78,6 +83,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         kernel_initializer=None,
         attention_mask_mode="large_negative",
         layer_norm_mode="standard",
+        head_size=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -101,6 +107,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         )
         self.attention_mask_mode = attention_mask_mode
         self.layer_norm_mode = layer_norm_mode
+        self.head_size = head_size
 
     def build(self, inputs_shape):
         hidden_size = inputs_shape[-1]
@@ -112,6 +119,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             lora_targets=self.lora_targets,
             kernel_initializer=clone_initializer(self.kernel_initializer),
             mask_mode=self.attention_mask_mode,
+            head_size=self.head_size,
             dtype=self.dtype_policy,
             name="attention",
         )
@@ -222,6 +230,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "attention_mask_mode": self.attention_mask_mode,
                 "layer_norm_mode": self.layer_norm_mode,
+                "head_size": self.head_size,
             }
         )
         return config

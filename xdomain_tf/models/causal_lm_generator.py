@@ -4,6 +4,7 @@ import tensorflow as tf
 from keras import ops
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.text.domain_tokens import token_domain
 
 STRATEGIES = ("greedy", "top_k", "top_p")
 
@@ -17,9 +18,10 @@ class CausalLMGenerator:
     recomputing the whole prefix (`use_cache=False` does that, as a reference).
 
     Prompts are tokenized with the tokenizer the model was trained with and start with
-    `[CLS]` (as the `Preprocessor` packs training texts); generation of a row stops at
-    `[SEP]`, the end-of-text token of that packing. `[PAD]`, `[CLS]`, `[MASK]` and
-    `[UNK]` are never sampled.
+    `[CLS]` (as the `Preprocessor` packs training texts), or with a domain token
+    (`start_ids`, see `xdomain_tf.text.domain_tokens`); generation of a row stops at
+    `[SEP]`, the end-of-text token of that packing. `[PAD]`, `[CLS]`, `[MASK]`, `[UNK]`
+    and the domain tokens are never sampled.
 
     Args:
         causal_lm: a `CausalLM`.
@@ -49,9 +51,12 @@ class CausalLMGenerator:
         self.start_id = self.tokenizer.cls_token_id
         self.end_id = self.tokenizer.sep_token_id
         self.pad_id = self.tokenizer.pad_token_id
+        vocabulary = self.tokenizer.vocabulary
+        self.domain_ids = {token_domain(token): index for index, token in enumerate(vocabulary) if token_domain(token)}
         self.banned_ids = sorted(
             {self.pad_id, self.start_id, self.tokenizer.unk_token_id}
-            | ({self.tokenizer.mask_token_id} if "[MASK]" in self.tokenizer.vocabulary else set())
+            | ({self.tokenizer.mask_token_id} if "[MASK]" in vocabulary else set())
+            | set(self.domain_ids.values())
         )
         self._step = tf.function(self._forward, reduce_retracing=True)
 
@@ -65,6 +70,7 @@ class CausalLMGenerator:
         temperature=1.0,
         seed=None,
         use_cache=True,
+        start_ids=None,
     ):
         """Continues each prompt until `[SEP]` or `max_length` tokens.
 
@@ -79,13 +85,15 @@ class CausalLMGenerator:
             temperature: divides the logits before sampling (greedy ignores it).
             seed: integer seed: the same seed gives the same samples. None: random.
             use_cache: decode with the key/value cache (False recomputes every prefix).
+            start_ids: the first token of each prompt (e.g. its domain token); None:
+                `[CLS]` for all.
 
         Returns:
             The generated texts (prompt included, as the tokenizer normalizes text), a
             string for a string prompt, else a list.
         """
         single = isinstance(prompts, str)
-        token_ids, lengths = self._tokenize([prompts] if single else list(prompts), max_length)
+        token_ids, lengths = self._tokenize([prompts] if single else list(prompts), max_length, start_ids)
         generated, _ = self.generate_ids(
             token_ids, lengths, max_length, strategy, k, p, temperature, seed, use_cache
         )
@@ -208,11 +216,15 @@ class CausalLMGenerator:
         picked = tf.random.stateless_categorical(sorted_logits, 1, seed=seed, dtype=tf.int32)
         return ops.convert_to_numpy(tf.gather(order, picked, batch_dims=1)[:, 0])
 
-    def _tokenize(self, prompts, max_length):
+    def _tokenize(self, prompts, max_length, start_ids=None):
         if not prompts:
             raise XDomainError("generate needs at least one prompt")
+        if start_ids is None:
+            start_ids = [self.start_id] * len(prompts)
+        if len(start_ids) != len(prompts):
+            raise XDomainError(f"{len(prompts)} prompts but {len(start_ids)} start ids")
         pieces = self.tokenizer.tokenize(tf.constant(prompts, tf.string)).to_list()
-        rows = [[self.start_id] + row for row in pieces]
+        rows = [[int(start)] + row for start, row in zip(start_ids, pieces)]
         too_long = [i for i, row in enumerate(rows) if len(row) >= max_length]
         if too_long:
             raise XDomainError(
@@ -228,7 +240,7 @@ class CausalLMGenerator:
     def _detokenize(self, ids):
         rows = []
         for row in ids.tolist():
-            row = row[1:] if row and row[0] == self.start_id else row
+            row = row[1:] if row and (row[0] == self.start_id or row[0] in self.domain_ids.values()) else row
             row = row[: row.index(self.end_id)] if self.end_id in row else row
             rows.append([token for token in row if token != self.pad_id])
         texts = self.tokenizer.detokenize(tf.ragged.constant(rows, dtype=tf.int32, ragged_rank=1))

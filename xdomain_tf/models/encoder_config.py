@@ -39,12 +39,25 @@ class EncoderConfig:
         layer_norm_eps: LayerNormalization epsilon.
         hidden_act: feed-forward activation (`"gelu"` is the exact erf GELU, as BERT).
         pre_layer_norm: LayerNorm before each sub-layer instead of after (post-LN is BERT).
+        layer_attention_heads: attention heads of each layer (a list of `num_hidden_layers`
+            counts, each at most `num_attention_heads`), for an encoder whose heads were
+            pruned; every head keeps `head_size = hidden_size / num_attention_heads`. None
+            (default): `num_attention_heads` in every layer.
+        layer_intermediate_sizes: feed-forward width of each layer (a list of
+            `num_hidden_layers` widths), for pruned feed-forward units. None (default):
+            `intermediate_size` in every layer.
 
     Example:
 
     >>> config = EncoderConfig.architecture("bert_tiny", vocab_size=1000)
     >>> config.intermediate_size
     512
+    >>> pruned = EncoderConfig.architecture("bert_tiny", layer_attention_heads=[1, 2],
+    ...                                     layer_intermediate_sizes=[100, 300])
+    >>> [(pruned.heads_of(i), pruned.intermediate_size_of(i)) for i in range(2)], pruned.head_size
+    ([(1, 100), (2, 300)], 64)
+    >>> "layer_attention_heads" in config.to_dict(), pruned.to_dict()["layer_attention_heads"]
+    (False, [1, 2])
     """
 
     vocab_size: int = 30522
@@ -59,6 +72,8 @@ class EncoderConfig:
     layer_norm_eps: float = 1e-12
     hidden_act: str = "gelu"
     pre_layer_norm: bool = False
+    layer_attention_heads: list = None
+    layer_intermediate_sizes: list = None
 
     def __post_init__(self):
         if self.intermediate_size is None:
@@ -88,10 +103,41 @@ class EncoderConfig:
             raise ValueError(
                 f"EncoderConfig.hidden_act {self.hidden_act!r} is not one of {', '.join(ACTIVATIONS)}"
             )
+        for name, most in (("layer_attention_heads", self.num_attention_heads), ("layer_intermediate_sizes", None)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            value = list(value) if isinstance(value, (list, tuple)) else value
+            if (
+                not isinstance(value, list)
+                or len(value) != self.num_hidden_layers
+                or any(isinstance(item, bool) or not isinstance(item, int) or item < 1 for item in value)
+                or (most is not None and max(value) > most)
+            ):
+                limit = f" of at most {most}" if most is not None else ""
+                raise ValueError(
+                    f"EncoderConfig.{name} must be a list of {self.num_hidden_layers} positive integers{limit}, "
+                    f"got {getattr(self, name)!r}"
+                )
+            setattr(self, name, value)
 
     @property
     def head_size(self):
         return self.hidden_size // self.num_attention_heads
+
+    @property
+    def is_pruned(self):
+        """True when per-layer head counts or feed-forward widths are set (a structurally
+        pruned encoder)."""
+        return self.layer_attention_heads is not None or self.layer_intermediate_sizes is not None
+
+    def heads_of(self, layer):
+        """The number of attention heads of layer `layer` (0-based)."""
+        return self.num_attention_heads if self.layer_attention_heads is None else self.layer_attention_heads[layer]
+
+    def intermediate_size_of(self, layer):
+        """The feed-forward width of layer `layer` (0-based)."""
+        return self.intermediate_size if self.layer_intermediate_sizes is None else self.layer_intermediate_sizes[layer]
 
     @classmethod
     def architecture_names(cls):
@@ -166,7 +212,13 @@ class EncoderConfig:
         return cls(**{key: value for key, value in values.items() if key in fields})
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The fields as a dict; the per-layer fields only when set, so the dict of an
+        unpruned encoder is what it was before they existed."""
+        values = dataclasses.asdict(self)
+        for name in ("layer_attention_heads", "layer_intermediate_sizes"):
+            if values[name] is None:
+                del values[name]
+        return values
 
     def to_json(self, path):
         """Writes the config as JSON to `path` (atomically)."""

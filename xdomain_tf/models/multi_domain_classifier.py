@@ -16,7 +16,7 @@ from xdomain_tf.errors import XDomainError
 from xdomain_tf.layers.classification_head import ClassificationHead
 from xdomain_tf.models.encoder_task_model import ENCODER_FEATURES, EncoderTaskModel, token_inputs
 
-POOLING_MODES = ("cls", "mean")
+POOLING_MODES = ("cls", "mean", "last")
 FREEZE_MODES = (False, True, "base")
 
 
@@ -61,6 +61,26 @@ def masked_mean(sequence, padding_mask):
     return total / count
 
 
+def last_token(sequence, padding_mask):
+    """The vector of the last real (non-padding) position of each right-padded row: under a
+    causal mask, the only one that has seen the whole text.
+
+    Args:
+        sequence: `[batch, seq, hidden]`.
+        padding_mask: `[batch, seq]`, 1 on the text, 0 on the padding after it.
+
+    Example:
+
+    >>> import numpy as np
+    >>> last_token(np.array([[[1.0], [3.0], [100.0]]]), np.array([[1, 1, 0]])).numpy().tolist()
+    [[3.0]]
+    """
+    mask = ops.cast(padding_mask, "float32")
+    # 1 where the mask falls from 1 to 0 at the next position (or the row ends): the last token.
+    last = mask - ops.concatenate([mask[:, 1:], ops.zeros_like(mask[:, :1])], axis=1)
+    return ops.sum(ops.cast(sequence, "float32") * last[:, :, None], axis=1)
+
+
 @keras.saving.register_keras_serializable(package="xdomain_tf")
 class MultiDomainClassifier(EncoderTaskModel):
     """A shared encoder with one `ClassificationHead` per domain.
@@ -82,8 +102,10 @@ class MultiDomainClassifier(EncoderTaskModel):
         freeze_encoder: False (fine-tune everything); True (feature extraction: the encoder is
             frozen and runs in inference mode, no dropout); `"base"` (only the encoder's
             adapter/LoRA weights and the heads train).
-        pooling: `"cls"` (the encoder's `pooled_output`) or `"mean"` (masked mean of
-            `sequence_output`; the encoder's unused `pooler` is then frozen).
+        pooling: `"cls"` (the encoder's `pooled_output`), `"mean"` (masked mean of
+            `sequence_output`) or `"last"` (`sequence_output` at the last real token,
+            `[SEP]`: what a causal encoder, whose `[CLS]` sees only itself, pools); with
+            `"mean"` and `"last"` the encoder's unused `pooler` is frozen.
         dtype: dtype policy of the heads (the logits are float32 regardless).
         **kwargs: `name`, `trainable`.
 
@@ -118,6 +140,10 @@ class MultiDomainClassifier(EncoderTaskModel):
             raise XDomainError(f"the encoder has {num_adapters} adapters but there are {len(domains)} domains")
         if pooling not in POOLING_MODES:
             raise XDomainError(f"pooling must be one of {POOLING_MODES}, got {pooling!r}")
+        if pooling == "cls" and getattr(encoder, "causal", False):
+            raise XDomainError(
+                "a causal encoder's [CLS] sees only itself: pool with 'last' (the last token) or 'mean'"
+            )
         if not (freeze_encoder is True or freeze_encoder is False or freeze_encoder == "base"):
             raise XDomainError(
                 f"freeze_encoder must be one of {FREEZE_MODES}, got {freeze_encoder!r}"
@@ -146,7 +172,8 @@ class MultiDomainClassifier(EncoderTaskModel):
         else:
             # The pooler is unused: freeze it so the optimizer gets no missing gradients.
             encoder.get_layer("pooler").trainable = False
-            pooled = masked_mean(encoder_outputs["sequence_output"], inputs["padding_mask"])
+            pool = masked_mean if pooling == "mean" else last_token
+            pooled = pool(encoder_outputs["sequence_output"], inputs["padding_mask"])
         outputs = {name: head(pooled) for name, head in zip(domains, self.heads)}
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         if dtype is not None:

@@ -42,6 +42,10 @@ class TransformerEncoder(keras.Model):
     `output_hidden_states`, `hidden_states` `[batch, num_layers + 1, seq, hidden]` (index 0 is
     the embedding output, index i the output of layer i; the last equals `sequence_output`).
 
+    A structurally pruned encoder (`xdomain_tf.prune`) has per-layer head counts and
+    feed-forward widths in its config (`EncoderConfig.layer_attention_heads`,
+    `layer_intermediate_sizes`): its blocks are built smaller, not masked.
+
     A frozen encoder (`encoder.trainable = False`) runs in inference mode (no dropout) even
     inside a model that is training, so it acts as a fixed feature extractor.
 
@@ -130,8 +134,8 @@ class TransformerEncoder(keras.Model):
         )
         self.transformer_layers = [
             TransformerEncoderBlock(
-                num_heads=config.num_attention_heads,
-                intermediate_size=config.intermediate_size,
+                num_heads=config.heads_of(i),
+                intermediate_size=config.intermediate_size_of(i),
                 dropout=config.hidden_dropout_prob,
                 attention_dropout=config.attention_probs_dropout_prob,
                 activation=config.hidden_act,
@@ -143,6 +147,7 @@ class TransformerEncoder(keras.Model):
                 lora_alpha=lora_alpha,
                 attention_mask_mode=attention_mask_mode,
                 layer_norm_mode=layer_norm_mode,
+                head_size=None if config.layer_attention_heads is None else config.head_size,
                 dtype=dtype,
                 name=f"transformer_layer_{i}",
             )

@@ -629,6 +629,38 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
                 results[row] = {"domain": checked["domain"][row], "label": label.decode("utf-8"), "score": float(score)}
         return results
 
+    def explain(self, texts, domains=None, text_pairs=None, steps=50, baseline="pad"):
+        """Why each text got its label: integrated-gradients attributions of the predicted
+        label's score (its own head's softmax probability), per word of the text.
+
+        One dict per text, in input order: `{"domain", "label", "score", "words":
+        [{"text", "start", "end", "attribution"}], "completeness": {"sum",
+        "score_difference", "error"}}` (`"pair_words"` too with `text_pairs`); see
+        `xdomain_tf.tasks.integrated_gradients.IntegratedGradients` for the method, the
+        baselines and the words past the sequence length.
+
+        Args:
+            texts: a list of strings (or one string).
+            domains: one domain for all texts, or one per text (optional with one domain).
+            text_pairs: None, or one second segment per text.
+            steps: Riemann steps of the path integral (more: smaller completeness error).
+            baseline: `"pad"` ([PAD] embeddings at the words), `"mask"` or `"zero"`.
+
+        Example:
+
+        >>> clf = MultiDomainTextClassifier.from_preset(
+        ...     "bert_tiny", domains={"news": ["business", "sport"]}, sequence_length=16,
+        ...     vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "late", "goal"])
+        >>> [explanation] = clf.explain(["A late GOAL"], "news", steps=32)
+        >>> [(word["text"], word["start"]) for word in explanation["words"]]
+        [('A', 0), ('late', 2), ('GOAL', 7)]
+        """
+        from xdomain_tf.tasks.integrated_gradients import IntegratedGradients
+
+        if getattr(self, "_integrated_gradients", None) is None:
+            self._integrated_gradients = IntegratedGradients(self)  # its graphs are traced once
+        return self._integrated_gradients.explain(texts, domains, text_pairs, steps=steps, baseline=baseline)
+
     def _classify_function(self):
         if self._classify_graph is None:
             self._classify_graph = tf.function(

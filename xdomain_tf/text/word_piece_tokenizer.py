@@ -269,6 +269,32 @@ class WordPieceTokenizer(PreprocessingLayer):
             return self.tokenize(strings[tf.newaxis]).values
         return self._fast_bert.tokenize(strings)
 
+    def tokenize_with_offsets(self, strings):
+        """Token ids of a 1-D batch with each token's UTF-8 byte span in the input.
+
+        The offsets point into the original strings, before normalization: a token
+        of a lower-cased or accent-stripped word spans the word as written.
+
+        Args:
+            strings: a 1-D tf.string tensor (or a list of str).
+
+        Returns:
+            `(ids, starts, ends)`: `tf.RaggedTensor`s `[batch, (tokens)]`; int32 ids and
+            int64 byte offsets (token `i` is `string[starts[i]:ends[i]]` in bytes).
+
+        Example:
+
+        >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "cafe", "!"])
+        >>> ids, starts, ends = tokenizer.tokenize_with_offsets(["Café!"])
+        >>> ids.to_list(), starts.to_list(), ends.to_list()
+        ([[4, 5]], [[0, 5]], [[5, 6]])
+        """
+        self._check_vocabulary()
+        strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        if strings.shape.rank != 1:
+            raise XDomainError(f"tokenize_with_offsets expects a 1-D batch, got shape {strings.shape}")
+        return self._fast_bert.tokenize_with_offsets(strings)
+
     def tokenize_flat(self, strings):
         """Ids of a 1-D batch as (values [n] int32, row_splits [batch + 1] int32).
 

@@ -3,6 +3,8 @@
 - `train_classifier`, `train_pretraining`, `transfer_experiment`: the Python API behind
   `xdomain-tf train`, `pretrain` and `transfer`; `TrainOptions` / `PretrainOptions` hold
   their options.
+- `prune`: structured pruning of a classifier's attention heads and feed-forward units
+  (`xdomain-tf prune`).
 - `callbacks`: Keras callbacks of a run (best-model keeping, resumable checkpoints, metric
   history, schedules).
 - `distribution`: `tf.distribute` strategies, precision, multi-worker workarounds.
@@ -13,7 +15,7 @@ Names load on first use (`import xdomain_tf.training` does not import TensorFlow
 
 __all__ = [
     "callbacks", "classify_records", "distribution", "evaluate_rows", "MultiDomainTrainer",
-    "prepare_encoder", "PreparedEncoder", "pretraining", "PretrainOptions", "resumable_fit",
+    "prepare_encoder", "PreparedEncoder", "pretraining", "prune", "PruningResult", "PretrainOptions", "resumable_fit",
     "run_training", "train_classifier", "train_pretraining", "TrainOptions",
     "transfer_experiment",
 ]
@@ -24,6 +26,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "xdomain_tf.training.classifier_training": ["train_classifier"],
+        "xdomain_tf.training.classifier_pruning": ["prune", "PruningResult"],
         "xdomain_tf.training.pretraining_run": ["train_pretraining"],
         "xdomain_tf.training.transfer_study": ["transfer_experiment"],
         "xdomain_tf.training.train_options": ["TrainOptions"],

@@ -2,6 +2,7 @@
 import dataclasses
 
 from xdomain_tf.models.encoder_config import EncoderConfig
+from xdomain_tf.text.domain_tokens import reserve_domain_tokens
 
 
 @dataclasses.dataclass
@@ -37,6 +38,7 @@ def prepare_encoder(
     adapter_reduction_factor=16,
     lora_rank=0,
     causal=False,
+    domain_tokens=(),
     log=print,
 ):
     """Builds the encoder and preprocessor for `init`.
@@ -58,6 +60,9 @@ def prepare_encoder(
         adapter_reduction_factor: adapter bottleneck reduction.
         lora_rank: LoRA rank on the attention projections.
         causal: causal self-attention (causal LM).
+        domain_tokens: domain names whose reserved tokens (`[domain:NAME]`, see
+            `xdomain_tf.text.domain_tokens`) the vocabulary must hold: appended to a new
+            vocabulary, or put in place of `[unusedN]` tokens of a pretrained one.
         log: where progress lines go.
 
     Example (trains a vocabulary on the texts, or fetches the checkpoint):
@@ -81,7 +86,7 @@ def prepare_encoder(
             from xdomain_tf.text.wordpiece_trainer import train_wordpiece_vocabulary
 
             log(f"training a WordPiece vocabulary of {vocab_size} tokens on the training text")
-            vocabulary = train_wordpiece_vocabulary(texts(), vocab_size)
+            vocabulary = reserve_domain_tokens(train_wordpiece_vocabulary(texts(), vocab_size), domain_tokens)
             write_vocabulary(vocabulary, run.vocab_path)
     loaded = load_encoder_preset(
         init,
@@ -93,5 +98,25 @@ def prepare_encoder(
         causal=causal,
         log=log,
     )
-    preprocessor = Preprocessor(loaded.tokenizer, sequence_length=seq_len)
+    tokenizer = _with_domain_tokens(loaded.tokenizer, domain_tokens, init)
+    preprocessor = Preprocessor(tokenizer, sequence_length=seq_len)
     return PreparedEncoder(loaded.encoder, preprocessor, loaded.config, loaded.pretrained)
+
+
+def _with_domain_tokens(tokenizer, domains, init):
+    """`tokenizer`, or a copy whose vocabulary holds the domain tokens in `[unusedN]` places."""
+    from xdomain_tf.errors import XDomainError
+    from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
+
+    tokens = tokenizer.vocabulary
+    reserved = reserve_domain_tokens(tokens, domains)
+    if reserved == tokens:
+        return tokenizer
+    if len(reserved) != len(tokens):
+        raise XDomainError(
+            f"init {init}'s vocabulary has too few [unusedN] tokens left for the domain tokens of "
+            f"{', '.join(domains)}; pretrain with unconditioned_rate=1 (no domain tokens)"
+        )
+    copy = WordPieceTokenizer.from_config(tokenizer.get_config())
+    copy.set_vocabulary(reserved)
+    return copy

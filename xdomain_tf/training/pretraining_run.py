@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.runs.run_directory import RunDirectory
+from xdomain_tf.text.domain_tokens import domain_token_ids
 from xdomain_tf.training.encoder_preparation import prepare_encoder
 from xdomain_tf.training.pretraining.corpus import PretrainingCorpus
 from xdomain_tf.training.pretraining.head_weights import HEAD_FILE, mlm_head_weights_for, save_head_weights
@@ -25,9 +26,13 @@ def train_pretraining(options, log=print):
     preset with a new WordPiece vocabulary, `all-minilm-l6-v2`, a Hugging Face folder or
     a run directory; its masked-LM head too when it has one). Running the same call again
     after an interruption resumes from the last checkpoint. The run directory
-    (`kind="pretrain"`) holds `model.keras` (the masked LM, causal LM or contrastive
+    (`kind="pretrain"`) holds `model.keras` (the masked LM, the causal LM as a
+    `MultiDomainCausalLM` with its tokenizer and domain tokens, or the contrastive
     model), `encoder.weights.h5` + `encoder_config.json`, `preprocessor.json`,
     `vocab.txt`, `mlm_head.npz` and is accepted by `--init` of `train` and `pretrain`.
+    A causal LM is conditioned on each text's group (domain, or language with
+    `group_by`) by a reserved `[domain:NAME]` token in place of `[CLS]`, except for an
+    `unconditioned_rate` fraction of texts.
 
     Args:
         options: a `PretrainOptions`.
@@ -65,10 +70,10 @@ def _train(options, run, distribution, chief, log):
         prepared = prepare_encoder(
             options.init, run, texts=lambda: (t for values in corpus.texts.values() for t in values),
             vocab_size=options.vocab_size, seq_len=options.seq_len, lora_rank=options.lora_rank,
-            causal="clm" in objectives, log=log,
+            causal="clm" in objectives, domain_tokens=groups if options.domain_conditioned else (), log=log,
         )
         encoder, preprocessor = prepared.encoder, prepared.preprocessor
-        models = _build_models(encoder, options, objectives, log)
+        models = _build_models(encoder, preprocessor, groups, options, objectives, log)
         if options.lora_rank:
             encoder.freeze_base_weights()
         elif options.freeze_encoder:
@@ -131,7 +136,10 @@ def _train(options, run, distribution, chief, log):
             encoder_config=prepared.config,
             preprocessor=preprocessor,
             options=options.to_dict(),
-            extra={"summary": summary, "objectives": objectives, "groups": groups},
+            extra={
+                "summary": summary, "objectives": objectives, "groups": groups,
+                **({"domains": groups} if options.domain_conditioned else {}),
+            },
         )
         log(f"wrote {run.path}")
     return summary
@@ -155,8 +163,14 @@ class _DataBuilder:
                 sentence_objective=o.sentence_objective, bucketing=self.bucketing, **common,
             )
         if "clm" in self.objectives and corpus.texts:
+            conditioning = {}
+            if o.domain_conditioned:
+                conditioning = dict(
+                    domain_token_ids=domain_token_ids(self.preprocessor.tokenizer, self.groups),
+                    unconditioned_rate=o.unconditioned_rate,
+                )
             parts["clm"] = causal_lm_dataset(
-                corpus, self.preprocessor, o.batch_size, self.groups, bucketing=self.bucketing, **common
+                corpus, self.preprocessor, o.batch_size, self.groups, bucketing=self.bucketing, **conditioning, **common
             )
         if "contrastive" in self.objectives and corpus.pairs:
             parts["contrastive"] = contrastive_dataset(corpus, self.preprocessor, o.batch_size, **common)
@@ -176,8 +190,9 @@ class _DataBuilder:
         return tf.data.Dataset.zip(parts).prefetch(tf.data.AUTOTUNE)
 
 
-def _build_models(encoder, options, objectives, log):
-    from xdomain_tf.models import CausalLM, ContrastiveAligner, MaskedLM
+def _build_models(encoder, preprocessor, groups, options, objectives, log):
+    from xdomain_tf.models import ContrastiveAligner, MaskedLM
+    from xdomain_tf.tasks.multi_domain_causal_lm import MultiDomainCausalLM
 
     models = {"masked_lm": None, "causal_lm": None, "contrastive": None}
     if "mlm" in objectives:
@@ -187,7 +202,8 @@ def _build_models(encoder, options, objectives, log):
             encoder, options.sentence_objective, mlm_head_weights=head_weights, name="masked_lm"
         )
     if "clm" in objectives:
-        models["causal_lm"] = CausalLM(encoder, name="causal_lm")
+        domains = groups if options.domain_conditioned else []
+        models["causal_lm"] = MultiDomainCausalLM(encoder, preprocessor, domains=domains, name="causal_lm")
     if "contrastive" in objectives:
         models["contrastive"] = ContrastiveAligner(
             encoder, options.temperature, options.learn_temperature, name="contrastive_aligner"

@@ -102,8 +102,9 @@ class TrainOptions:
     unfreeze: str = option_field(
         "none", "gradual: unfreeze the top encoder layer first, one more each epoch", group="peft",
         choices=("none", "gradual"))
-    pooling: str = option_field("cls", "sentence vector: cls (the BERT pooler) or mean of the tokens",
-                                group="model", choices=("cls", "mean"))
+    pooling: str = option_field(
+        "cls", "sentence vector: cls (the BERT pooler), mean of the tokens, or last (the last token: for an encoder "
+        "pretrained as a causal LM)", group="model", choices=("cls", "mean", "last"))
     dropout: float = option_field(0.1, "classifier-head dropout", group="model", **_fraction(0, 1))
     patience: int = option_field(
         None, "stop after this many epochs without a better validation score (default: never stop early)",

@@ -2,7 +2,7 @@
 pipelines, losses, trainer, head weights and held-out evaluation. Names load on first use."""
 
 __all__ = [
-    "causal_lm_dataset", "contrastive_dataset", "evaluate_mlm", "info_nce_loss", "lm_masker",
+    "causal_lm_dataset", "contrastive_dataset", "evaluate_clm", "evaluate_mlm", "info_nce_loss", "lm_masker",
     "load_head_weights", "masked_lm_dataset", "mlm_head_weights_for", "PretrainingCorpus",
     "PretrainingTrainer", "PretrainOptions", "retrieval_accuracy", "save_head_weights",
     "token_cross_entropy",
@@ -19,6 +19,7 @@ __getattr__, __dir__ = lazy_exports(
         "xdomain_tf.training.pretraining.losses": ["info_nce_loss", "retrieval_accuracy", "token_cross_entropy"],
         "xdomain_tf.training.pretraining.trainer": ["PretrainingTrainer"],
         "xdomain_tf.training.pretraining.head_weights": ["load_head_weights", "mlm_head_weights_for", "save_head_weights"],
+        "xdomain_tf.training.pretraining.clm_evaluation": ["evaluate_clm"],
         "xdomain_tf.training.pretraining.mlm_evaluation": ["evaluate_mlm"],
     },
 )

@@ -39,6 +39,8 @@ class PretrainingCorpus:
     def __init__(self, texts, pairs=None):
         self.texts = {group: list(values) for group, values in sorted(texts.items()) if values}
         self.pairs = {group: list(values) for group, values in sorted((pairs or {}).items()) if values}
+        # The record domain of each text (`from_records`; the group itself otherwise).
+        self.text_domains = {group: [group] * len(values) for group, values in self.texts.items()}
 
     @classmethod
     def from_files(cls, paths, default_domain=None, on_error="raise", **kwargs):
@@ -68,6 +70,7 @@ class PretrainingCorpus:
             raise XDomainError(f"group_by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
         keep = None if not languages else set(languages)
         texts, pairs = collections.defaultdict(list), collections.defaultdict(list)
+        origins = collections.defaultdict(list)
         for record in records:
             domain = record.get("domain", "default")
             lang = record.get("lang", UNKNOWN_LANGUAGE)
@@ -82,7 +85,10 @@ class PretrainingCorpus:
             for text, side_lang in sides:
                 if keep is None or side_lang in keep:
                     texts[_group(group_by, domain, side_lang)].append(text)
-        return cls(texts, pairs)
+                    origins[_group(group_by, domain, side_lang)].append(domain)
+        corpus = cls(texts, pairs)
+        corpus.text_domains = {group: origins[group] for group in corpus.texts}
+        return corpus
 
     @property
     def text_groups(self):

@@ -118,12 +118,44 @@ def lm_masker(tokenizer, mask_rate, max_predictions, whole_word=False):
     )
 
 
-def causal_lm_dataset(corpus, preprocessor, batch_size, groups, training=True, alpha=1.0, seed=0, bucketing=True):
+def causal_lm_dataset(
+    corpus,
+    preprocessor,
+    batch_size,
+    groups,
+    training=True,
+    alpha=1.0,
+    seed=0,
+    bucketing=True,
+    domain_token_ids=None,
+    unconditioned_rate=0.0,
+    start_id=None,
+):
     """Causal-LM batches (the `clm` part of a `PretrainingTrainer` batch).
 
     Each text is packed as `[CLS] text [SEP]` and shifted by `xdomain_tf.text.causal_lm_inputs`:
     the inputs drop the last position, `labels` are the next tokens (the final `[SEP]`
     included) and `label_weights` is 1 where the next token is real.
+
+    Domain conditioning (`xdomain_tf.text.domain_tokens`): with `domain_token_ids`, each
+    text starts with its group's domain token instead of `[CLS]`, except, in training, a
+    `unconditioned_rate` fraction of them drawn at random (seeded), which keep `[CLS]` so
+    the model also learns to do without a domain; a group whose id is negative (no token)
+    keeps `[CLS]`. `start_id` instead starts every text with that token (a given domain's,
+    or `[CLS]`: no conditioning), e.g. to score text against a wrong domain.
+
+    Args:
+        corpus: a `PretrainingCorpus`.
+        preprocessor: a `Preprocessor`.
+        batch_size: examples per batch.
+        groups: the group names in `domain_id` order.
+        training: sampled, shuffled, repeated (True) or one ordered pass (False).
+        alpha: temperature exponent over group sizes.
+        seed: seed of the shuffles, the group draws and the unconditioned draws.
+        bucketing: batch texts of similar length together.
+        domain_token_ids: one token id per group (-1: none), or None (no conditioning).
+        unconditioned_rate: in training, the fraction of texts left unconditioned.
+        start_id: the first token of every text (overrides `domain_token_ids`).
 
     Returns:
         A dataset of dicts: `token_ids`, `segment_ids`, `padding_mask`, `labels`,
@@ -134,27 +166,57 @@ def causal_lm_dataset(corpus, preprocessor, batch_size, groups, training=True, a
     >>> from xdomain_tf.text import Preprocessor, WordPieceTokenizer
     >>> from xdomain_tf.training.pretraining.corpus import PretrainingCorpus
     >>> tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-    ...                                 "hello", "there", "good", "day", "guten", "tag"])
+    ...                                 "hello", "there", "good", "day", "[domain:a]"])
     >>> corpus = PretrainingCorpus.from_records([{"text": "hello there", "domain": "a"}])
     >>> dataset = causal_lm_dataset(corpus, Preprocessor(tokenizer, sequence_length=8), 2, ["a"],
     ...                             training=False)
     >>> batch = next(iter(dataset))
     >>> batch["token_ids"].numpy().tolist(), batch["labels"].numpy().tolist()
     ([[2, 5, 6]], [[5, 6, 3]])
+    >>> conditioned = causal_lm_dataset(corpus, Preprocessor(tokenizer, sequence_length=8), 2, ["a"],
+    ...                                 training=False, domain_token_ids=[9])
+    >>> next(iter(conditioned))["token_ids"].numpy().tolist()
+    [[9, 5, 6]]
     """
     from xdomain_tf.text.causal_lm_features import causal_lm_inputs
+    from xdomain_tf.text.domain_tokens import condition_on_domains
 
     _check_groups(corpus.text_groups, groups)
+    if domain_token_ids is not None and len(domain_token_ids) != len(groups):
+        raise XDomainError(f"{len(groups)} groups but {len(domain_token_ids)} domain token ids")
+    if not 0.0 <= float(unconditioned_rate) <= 1.0:
+        raise XDomainError(f"unconditioned_rate must be in [0, 1], got {unconditioned_rate!r}")
     label_space = LabelSpace({group: (_NO_LABEL,) for group in groups})
     dataset = make_dataset(
         corpus.text_records(), preprocessor, label_space, batch_size, training=training, alpha=alpha,
         seed=seed, multi_head=False, with_labels=False, bucketing=bucketing,
     )
+    cls_id = preprocessor.tokenizer.cls_token_id
+    table = None if domain_token_ids is None else tf.constant([int(i) for i in domain_token_ids], tf.int32)
+    draw = training and table is not None and start_id is None and float(unconditioned_rate) > 0
 
-    def shift(features):
+    def first_tokens(features, batch_seed):
+        domain_id = tf.cast(features["domain_id"], tf.int32)
+        if start_id is not None:
+            return tf.fill(tf.shape(domain_id), tf.constant(int(start_id), tf.int32))
+        own = tf.gather(table, domain_id)
+        keep_cls = own < 0
+        if draw:
+            uniform = tf.random.stateless_uniform(tf.shape(domain_id), seed=batch_seed)
+            keep_cls = tf.logical_or(keep_cls, uniform < float(unconditioned_rate))
+        return tf.where(keep_cls, cls_id, own)
+
+    def shift(features, batch_seed=None):
+        features = {key: features[key] for key in (*_TOKEN_FEATURES, "domain_id")}
+        if start_id is not None or table is not None:
+            features["token_ids"] = condition_on_domains(features["token_ids"], first_tokens(features, batch_seed))
         inputs, labels, weights = causal_lm_inputs({key: features[key] for key in _TOKEN_FEATURES})
         return {**inputs, "labels": labels, "label_weights": weights, "domain_id": features["domain_id"]}
 
+    if draw:
+        seeds = tf.data.Dataset.random(seed=_derive(seed, "unconditioned"), rerandomize_each_iteration=True)
+        seeds = seeds.map(lambda value: tf.stack([value, tf.constant(0, tf.int64)]))
+        return tf.data.Dataset.zip(dataset, seeds).repeat().map(shift, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.map(shift, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.repeat() if training else dataset
 

@@ -53,7 +53,8 @@ def evaluate_mlm(
         on_error: `raise` or `skip` bad records.
 
     Returns:
-        `{"groups": {group: {"loss", "accuracy", "perplexity"}}, "overall": {...}}`.
+        `{"objective": "mlm", "groups": {group: {"loss", "accuracy", "perplexity", "tokens"}},
+        "overall": {...}}` (`tokens`: the masked tokens predicted).
 
     Example:
 
@@ -81,16 +82,20 @@ def evaluate_mlm(
 
     def entry(prefix):
         loss = float(results[f"{prefix}loss"])
-        return {"loss": loss, "accuracy": float(results[f"{prefix}accuracy"]), "perplexity": math.exp(min(loss, 50.0))}
+        tokens = int(round(float(trainer.trackers[f"{prefix}loss"].count)))
+        return {
+            "loss": loss, "accuracy": float(results[f"{prefix}accuracy"]), "perplexity": math.exp(min(loss, 50.0)),
+            "tokens": tokens,
+        }
 
     return {
+        "objective": "mlm",
         "groups": {group: entry(f"{group}_mlm_") for group in groups},
         "overall": entry("mlm_"),
     }
 
 
 def _masked_lm(model, preprocessor, mlm_head_weights, seq_len, head_seed):
-    from xdomain_tf.models.masked_lm import MaskedLM
     from xdomain_tf.models.masked_lm import MaskedLM
     from xdomain_tf.models.transformer_encoder import TransformerEncoder
 

@@ -49,6 +49,10 @@ class PretrainOptions(TrainOptions):
     objective_weights: typing.Dict[str, float] = option_field(
         None, "weight of each objective's loss in the sum, e.g. {\"mlm\": 1, \"contrastive\": 0.5} (default: 1 each)",
         group="objectives", metavar="JSON")
+    unconditioned_rate: float = option_field(
+        0.2, "clm: the fraction of training texts not conditioned on their domain token (the rest start with "
+        "[domain:NAME] instead of [CLS]), so generation and scoring also work without a domain; 1 trains "
+        "without domain tokens", group="objectives", check=lambda v: 0 <= v <= 1, what="in [0, 1]", metavar="X")
     group_by: str = option_field(
         "domain", "what the temperature sampler mixes and the per-group metrics report", group="domains",
         choices=GROUP_BY)
@@ -84,6 +88,11 @@ class PretrainOptions(TrainOptions):
     @property
     def objectives(self):
         return [name.strip() for name in str(self.objective).split(",") if name.strip()]
+
+    @property
+    def domain_conditioned(self):
+        """True when a causal LM trains with domain tokens."""
+        return "clm" in self.objectives and self.unconditioned_rate < 1
 
     @property
     def sentence_objective(self):

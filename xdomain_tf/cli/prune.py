@@ -1,0 +1,104 @@
+"""`xdomain-tf prune`: remove the least important attention heads and feed-forward units of a
+classifier (structured pruning), optionally recover, and write a run directory.
+
+    xdomain-tf prune --model RUN --heads FRACTION --ffn FRACTION [--train FILE...]
+                     [--epochs N] [--recovery distill|fine_tune] [--valid FILE...] --out RUN
+"""
+import json
+
+from xdomain_tf.cli.flag_types import output_folder, positive_int
+
+EXAMPLES = """\
+examples:
+  # half the heads and half the feed-forward units, importance on the run's training files
+  xdomain-tf prune --model runs/minilm --heads 0.5 --ffn 0.5 --out runs/minilm-pruned
+
+  # the same, then two epochs of distillation from the unpruned model to recover
+  xdomain-tf prune --model runs/minilm --heads 0.5 --ffn 0.5 --train train.jsonl \\
+      --valid valid.jsonl --epochs 2 --out runs/minilm-pruned-distilled"""
+
+
+def add_parser(subparsers):
+    import argparse
+
+    parser = subparsers.add_parser(
+        "prune",
+        help="remove the least important attention heads and feed-forward units of a classifier",
+        description=(
+            "Structured pruning (Michel et al. 2019): the importance of every attention head and feed-forward "
+            "unit comes from loss gradients on training data; the least important are removed across all layers "
+            "(at least one of each kept per layer), giving a smaller model (smaller kernels, not masks) that "
+            "evaluates, exports and predicts like any classifier run. With --epochs it then recovers by "
+            "distillation from the unpruned classifier (or fine-tuning)."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, metavar="RUN",
+                        help="the classifier to prune: a run directory or a .keras file")
+    parser.add_argument("--heads", type=float, default=0.0, metavar="FRACTION",
+                        help="fraction of all attention heads to remove, in [0, 1) (default: 0)")
+    parser.add_argument("--ffn", type=float, default=0.0, metavar="FRACTION",
+                        help="fraction of all feed-forward units to remove, in [0, 1) (default: 0)")
+    parser.add_argument("--train", nargs="+", metavar="FILE",
+                        help="labelled training data for the importance and the recovery (default: the run's "
+                             "training files)")
+    parser.add_argument("--valid", nargs="+", metavar="FILE",
+                        help="labelled data to score macro-F1 on before and after, and to keep the best "
+                             "recovery epoch (default: the run's validation files)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="recovery epochs after pruning (default: 1 with --train, else 0: no recovery)")
+    parser.add_argument("--recovery", choices=("distill", "fine_tune"), default="distill",
+                        help="distill from the unpruned classifier (default) or fine-tune on the labels")
+    parser.add_argument("--importance-examples", type=positive_int, default=512,
+                        help="training examples the importance is measured on (default: 512)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per batch (default: 32)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="peak learning rate of the recovery (default: the classifier's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the example order and recovery (default: 0)")
+    parser.add_argument("--out", required=True, type=output_folder, metavar="RUN",
+                        help="the run directory to write")
+    parser.set_defaults(run=run, python_names={"data": "--train"})
+
+
+def run(args):
+    import pathlib
+
+    from xdomain_tf.errors import XDomainError
+    from xdomain_tf.models.structured_pruning import check_fraction
+
+    heads, ffn = check_fraction("heads", args.heads), check_fraction("ffn", args.ffn)  # before TensorFlow loads
+    if heads == 0 and ffn == 0:
+        raise XDomainError("nothing to prune: give --heads and/or --ffn above 0")
+    epochs = args.epochs if args.epochs is not None else (1 if args.train else 0)
+    if epochs < 0:
+        raise XDomainError(f"epochs must be an integer >= 0, got {epochs}")
+    if pathlib.Path(args.model).resolve() == pathlib.Path(args.out).resolve():
+        raise XDomainError("out must be a new folder, not the model's own run directory")
+
+    from xdomain_tf.runs import RunDirectory
+    from xdomain_tf.training.classifier_pruning import prune
+
+    model = pathlib.Path(args.model)
+    if not model.exists():
+        raise XDomainError(f"{model}: no such classifier (a classifier run directory or a .keras file)")
+    options = {}
+    if model.is_dir():
+        options = RunDirectory(model).load_options()
+    train = args.train or options.get("train")
+    if not train:
+        raise XDomainError(f"{model}: no training files to measure importance on; give --train FILE")
+    valid = args.valid or options.get("valid") or None
+    result = prune(
+        str(model), train, heads=heads, ffn=ffn, epochs=epochs, recovery=args.recovery, valid=valid,
+        batch_size=args.batch_size, importance_examples=args.importance_examples,
+        learning_rate=args.learning_rate, seed=args.seed, out=args.out, log=print,
+    )
+    summary = result.summary
+    print(
+        f"pruned: {args.out} ({summary['heads']['after']}/{summary['heads']['before']} heads, "
+        f"{summary['units']['after']}/{summary['units']['before']} feed-forward units, "
+        f"{summary['parameters']['before']:,} -> {summary['parameters']['after']:,} parameters)"
+    )
+    print(json.dumps({"pruning": summary}))
+    return 0
