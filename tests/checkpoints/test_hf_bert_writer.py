@@ -113,6 +113,10 @@ def test_refusals(tmp_path):
     save_hf_bert(encoder, None, tmp_path / "c", overwrite=True)
     with pytest.raises(XDomainError, match="more than the encoder's vocab_size"):
         save_hf_bert(encoder, [f"t{i}" for i in range(config.vocab_size + 1)], tmp_path / "d")
+    pruned = tiny_config(layer_intermediate_sizes=[8] * config.num_hidden_layers)
+    with pytest.raises(XDomainError, match="structurally pruned"):
+        save_hf_bert(build_encoder(pruned), None, tmp_path / "e")
+    assert not (tmp_path / "e").exists()
 
 
 def test_tokenizer_settings_round_trip(tmp_path):

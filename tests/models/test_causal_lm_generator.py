@@ -89,3 +89,11 @@ def test_bad_arguments_are_user_errors(generator):
         generator.generate("w1 w2 w3", max_length=4)
     with pytest.raises(XDomainError, match="max_length"):
         generator.generate("w1", max_length=100)
+
+
+def test_a_pruned_encoder_is_refused_in_one_line():
+    import dataclasses
+
+    pruned = dataclasses.replace(CONFIG, layer_attention_heads=[1, 2])
+    with pytest.raises(XDomainError, match="structurally pruned"):
+        CausalLMGenerator(CausalLM(TransformerEncoder(pruned, causal=True)), WordPieceTokenizer(VOCAB))

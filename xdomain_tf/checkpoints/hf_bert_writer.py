@@ -46,6 +46,11 @@ def save_hf_bert(encoder, tokenizer, path, mlm_head_weights=None, overwrite=Fals
     from xdomain_tf.checkpoints.mlm_head_weights import mlm_head_weights_of, mlm_head_weights_to_hf
 
     config = encoder_config_of(encoder)
+    if config.is_pruned:
+        raise XDomainError(
+            f"{encoder.name}: a structurally pruned encoder (per-layer heads or feed-forward widths) has no "
+            "Hugging Face BertConfig; save it as .keras instead"
+        )
     path = pathlib.Path(path)
     weights_path = path / "model.safetensors"
     if weights_path.exists() and not overwrite:

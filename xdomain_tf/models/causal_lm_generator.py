@@ -45,6 +45,11 @@ class CausalLMGenerator:
         self.tokenizer = getattr(tokenizer, "tokenizer", tokenizer)
         self.encoder = causal_lm.encoder
         config = self.encoder.encoder_config
+        if config.is_pruned:
+            raise XDomainError(
+                f"{self.encoder.name}: the key/value cache needs one head count for every layer; "
+                "this encoder is structurally pruned"
+            )
         self.max_positions = config.max_position_embeddings
         self.num_heads = config.num_attention_heads
         self.head_size = config.hidden_size // config.num_attention_heads
