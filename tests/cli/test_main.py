@@ -134,8 +134,11 @@ def test_data_stats_suggests_unlabelled(tmp_path, capsys):
 
 
 SLOW_STATS = """
-import sys, time
+import signal, sys, time
 import xdomain_tf.data.readers
+
+# A terminal delivers Ctrl-C; a test runner's worker may start children with SIGINT ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def slow_read(*args, **kwargs):
     print("reading", flush=True)
