@@ -84,3 +84,13 @@ def test_choose_denylist_adds_readers_and_falls_back_to_the_best_step(monkeypatc
     # Step 1: "add" and its readers; step 2: "add", "mul" and their readers; 4 > 3 tensors stops.
     assert tried == [(0, 0.90), (1, 0.95), (2, 0.93)]
     assert (chosen, agreement) == (["add", "fc", "mul"], 0.95)
+
+
+def test_choose_denylist_narrows_an_overshooting_step_by_bisection():
+    rows = [{"tensor_name": f"t{i}"} for i in range(200)]
+    # The labels agree once 75 or more tensors stay float; doubling first passes at 128.
+    chosen, agreement, tried = selective_quantization.choose_denylist(
+        b"", rows, lambda names: 0.99 if len(names) >= 75 else 0.9, 0.98, quantize=lambda _, names: names
+    )
+    assert [count for count, _ in tried] == [0, 1, 2, 4, 8, 16, 32, 64, 128, 96, 80, 72]
+    assert (len(chosen), agreement) == (80, 0.99)

@@ -13,6 +13,7 @@ from xdomain_tf.errors import OperationError
 # Numbers of largest-error tensors kept in float (with their readers), tried in turn until the
 # labels agree.
 DENYLIST_STEPS = (0, 1, 2, 4, 8, 16, 32, 64, 128)
+REFINE_STEPS = 3
 
 
 def typical_error(float_values, quantized_values, scale, zero_point):
@@ -162,7 +163,8 @@ def choose_denylist(calibrated_model, rows, agreement_of, target, log=None, quan
 
     Tries the `DENYLIST_STEPS` largest-error op outputs of `rows` in turn (0, 1, 2, 4, ...),
     each with the ops that read it (`readers`), and returns the first set whose quantized
-    model reaches `target` agreement.
+    model reaches `target` agreement, narrowed by up to `REFINE_STEPS` bisections between
+    that step and the last one that failed.
 
     Args:
         calibrated_model: bytes of the calibrated model.
@@ -188,9 +190,8 @@ def choose_denylist(calibrated_model, rows, agreement_of, target, log=None, quan
     log = log or (lambda line: None)
     names = [row["tensor_name"] for row in rows]
     tried, best = [], None
-    for count in DENYLIST_STEPS:
-        if count > len(names):
-            break
+
+    def attempt(count):
         chosen = list(dict.fromkeys(
             names[:count] + [reader for name in names[:count] for reader in (readers or {}).get(name, [])]
         ))
@@ -198,8 +199,28 @@ def choose_denylist(calibrated_model, rows, agreement_of, target, log=None, quan
         tried.append((count, agreement))
         log(f"selective int8: {count} tensor(s) and their readers, {len(chosen)} op output(s) in float -> "
             f"label agreement {agreement:.2%}")
+        return chosen, agreement
+
+    failed = None
+    for count in DENYLIST_STEPS:
+        if count > len(names):
+            break
+        chosen, agreement = attempt(count)
         if best is None or agreement > best[1]:
             best = (chosen, agreement)
         if agreement >= target:
-            return chosen, agreement, tried
+            # Doubling overshoots (64 -> 128 tensors keeps most of MiniLM in float): halve
+            # the gap to the last failing step a few times.
+            low, high, passed = failed or 0, count, (chosen, agreement)
+            for _ in range(REFINE_STEPS):
+                middle = (low + high) // 2
+                if middle in (low, high):
+                    break
+                chosen, agreement = attempt(middle)
+                if agreement >= target:
+                    high, passed = middle, (chosen, agreement)
+                else:
+                    low = middle
+            return passed[0], passed[1], tried
+        failed = count
     return best[0], best[1], tried
