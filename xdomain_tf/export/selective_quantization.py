@@ -211,8 +211,8 @@ def choose_denylist(calibrated_model, rows, agreement_of, target, log=None, quan
         if agreement >= target:
             # Doubling overshoots (64 -> 128 tensors keeps most of MiniLM in float): halve
             # the gap to the last failing step a few times.
-            low, high, passed = failed or 0, count, (chosen, agreement)
-            for _ in range(REFINE_STEPS):
+            low, high, passed = failed, count, (chosen, agreement)
+            for _ in range(REFINE_STEPS if failed is not None else 0):
                 middle = (low + high) // 2
                 if middle in (low, high):
                     break
