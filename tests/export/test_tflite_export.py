@@ -120,6 +120,25 @@ def test_quantized_conversions_are_checked(classifier_run, tmp_path, tflite_mode
         assert dtypes.count(np.int8) > dtypes.count(np.float32)
 
 
+def test_the_text_graph_is_calibrated_on_the_whole_texts(classifier_run, tmp_path):
+    # The same calibration texts, tokenized in the graph or beforehand, give the same int8
+    # ranges (the calibrator once read object string arrays as a few bytes of each text).
+    scales = {}
+    for with_tokenizer in (False, True):
+        path = tmp_path / f"{with_tokenizer}.tflite"
+        tflite(classifier_run, path, quantize="int8", with_tokenizer=with_tokenizer, length_buckets=())
+        interpreter = litert_interpreter(path.read_bytes(), with_tokenizer)
+        scales[with_tokenizer] = {
+            detail["name"]: detail["quantization"][0]
+            for detail in interpreter.get_tensor_details()
+            if detail["dtype"] == np.int8 and "encoder" in detail["name"]
+        }
+    common = sorted(set(scales[False]) & set(scales[True]))
+    assert len(common) > 50
+    np.testing.assert_allclose([scales[True][name] for name in common], [scales[False][name] for name in common],
+                               rtol=1e-4)
+
+
 def test_missed_bound_writes_nothing(classifier_run, tmp_path, monkeypatch):
     monkeypatch.setitem(tflite_module.MIN_AGREEMENT, "dynamic", 1.01)
     path = tmp_path / "model.tflite"

@@ -187,3 +187,18 @@ def test_pruned_config_fields_are_checked_and_absent_by_default():
         EncoderConfig.from_dict({**CONFIG.to_dict(), "layer_intermediate_sizes": [4]})
     # A config saved before the fields existed loads unpruned.
     assert TransformerEncoder(CONFIG.to_dict()).transformer_layers[0].attention.num_heads == 4
+
+
+def test_a_pruned_encoder_with_lora_merges_into_a_plain_one():
+    from xdomain_tf.checkpoints.init_resolution import plain_encoder
+
+    pruned = pruned_encoder(random_encoder(lora_rank=2), KEPT_HEADS, KEPT_UNITS)
+    plain = plain_encoder(pruned)
+    assert plain.lora_rank == 0 and plain.encoder_config.layer_attention_heads == [2, 1]
+    features = inputs()
+    mask = features["padding_mask"][:, :, None].astype(bool)
+    expected, actual = pruned(features), plain(features)
+    np.testing.assert_allclose(
+        np.where(mask, actual["sequence_output"], 0), np.where(mask, expected["sequence_output"], 0), atol=2e-5
+    )
+    np.testing.assert_allclose(actual["pooled_output"], expected["pooled_output"], atol=2e-5)

@@ -97,11 +97,12 @@ def assign_hf_tensors(encoder, tensors, require_pooler=False):
     for index, block in enumerate(encoder.transformer_layers):
         prefix = f"encoder.layer.{index}.attention.self."
         parts = [f"{prefix}{part}" for part in ("query", "key", "value")]
+        width = block.attention.num_heads * block.attention.head_size  # < hidden when pruned
         for part in parts:
             for suffix in (".weight", ".bias"):
                 if part + suffix not in tensors:
                     raise XDomainError(f"tensor {part + suffix} is missing")
-                expected = (hidden, hidden) if suffix == ".weight" else (hidden,)
+                expected = (width, hidden) if suffix == ".weight" else (width,)
                 if tuple(np.shape(tensors[part + suffix])) != expected:
                     raise XDomainError(
                         f"tensor {part + suffix} has shape {list(np.shape(tensors[part + suffix]))}, "
@@ -152,13 +153,14 @@ def encoder_to_hf_tensors(encoder, config=None, drop_adapters=False):
     for name, (variable, kind) in _encoder_variables(encoder).items():
         value = np.asarray(variable.numpy(), dtype=np.float32)
         tensors[name] = np.ascontiguousarray(value.T if kind == "kernel" else value)
-    hidden = config.hidden_size
     for index, block in enumerate(encoder.transformer_layers):
         attention = block.attention
+        # A structurally pruned block has fewer heads: its parts are narrower than hidden.
+        width = attention.num_heads * attention.head_size
         kernel = np.array(attention.qkv.kernel.numpy(), dtype=np.float32)
         bias = np.asarray(attention.qkv.bias.numpy(), dtype=np.float32)
         for part_index, part in enumerate(("query", "key", "value")):
-            columns = slice(part_index * hidden, (part_index + 1) * hidden)
+            columns = slice(part_index * width, (part_index + 1) * width)
             part_kernel = kernel[:, columns]
             if attention.lora_rank and part in attention.lora_targets:
                 a = np.asarray(getattr(attention, f"lora_{part}_a").numpy(), dtype=np.float32)

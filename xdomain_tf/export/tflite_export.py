@@ -444,6 +444,7 @@ def _selective(model, module, calibrated, calibration_records, search, staging, 
 def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs, signature_keys=("serving_default",)):
     """The converted model's bytes (for `"selective"` the calibrated float model, which
     `_selective` quantizes)."""
+    import numpy as np
     import tensorflow as tf
     import tensorflow_text
 
@@ -466,6 +467,10 @@ def _convert(saved_model_dir, quantize, with_tokenizer, calibration_inputs, sign
             def representative_dataset():
                 # `{signature: (rows, inputs)}`: every signature is calibrated on its own inputs.
                 for name, (_, inputs) in calibration_inputs.items():
+                    # The calibrator misreads object arrays of strings (it saw at most 6
+                    # tokens of MiniLM's calibration texts); fixed-width bytes arrive whole.
+                    inputs = {key: value.astype(np.bytes_) if value.dtype == object else value
+                              for key, value in inputs.items()}
                     for index in range(len(inputs["domain_id"])):
                         sample = {key: value[index : index + 1] for key, value in inputs.items()}
                         yield (name, sample) if len(signature_keys) > 1 else sample
