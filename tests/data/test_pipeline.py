@@ -235,3 +235,32 @@ def test_pairs_with_real_words_in_buckets(pad_to, make_preprocessor):
         assert tokens == tuple(expected["token_ids"].numpy()[index, : mask[index].sum()])
     assert sorted(int(row[0]) for row in rows) == list(range(60))
     assert max(width for _, width in widths) == 24 and min(width for _, width in widths) <= 16
+
+
+def _imbalanced_records():
+    """One domain with labels of 90, 9 and 1 examples."""
+    sizes = {"common": 90, "rare": 9, "single": 1}
+    return [{"text": f"{label} {index}", "label": label, "domain": "debian"}
+            for label, size in sizes.items() for index in range(size)]
+
+
+@pytest.mark.parametrize("sampling", ["natural", "balanced"])
+def test_label_balanced_sampling_draws_each_label_equally_often(preprocessor, sampling):
+    records = _imbalanced_records()
+    space = LabelSpace.from_records(records)
+    dataset = make_dataset(records, preprocessor, space, batch_size=300, bucketing=False, examples_per_epoch=3000,
+                           seed=2, label_sampling=sampling)
+    counts = collections.Counter()
+    for _, targets in dataset:
+        counts.update(targets["debian"].numpy().tolist())
+    assert sum(counts.values()) == 3000
+    shares = [counts[space.labels("debian").index(label)] / 3000 for label in ("common", "rare", "single")]
+    expected = [1 / 3] * 3 if sampling == "balanced" else [0.9, 0.09, 0.01]
+    for share, p in zip(shares, expected):
+        assert abs(share - p) < 5 * math.sqrt(p * (1 - p) / 3000), (sampling, shares)
+
+
+def test_unknown_label_sampling_is_refused(preprocessor):
+    records = _imbalanced_records()
+    with pytest.raises(XDomainError, match="label_sampling must be one of natural, balanced"):
+        make_dataset(records, preprocessor, LabelSpace.from_records(records), 8, label_sampling="uniform")

@@ -87,3 +87,26 @@ def _targets(labels, domain_ids, domains):
     """Each domain's label where the example is of that domain, -1 elsewhere."""
     labels, domain_ids = np.asarray(labels, "int32"), np.asarray(domain_ids, "int32")
     return {name: tf.constant(np.where(domain_ids == index, labels, -1)) for index, name in enumerate(domains)}
+
+
+def test_class_weights_scale_each_examples_loss():
+    weights = {"a": [3.0, 0.5], "b": [1.0, 2.0, 0.0]}
+    trainer = _trainer(class_weights=weights)
+    x, y, labels, domain_ids = _data()
+    result = trainer.evaluate(x, y, verbose=0, return_dict=True, batch_size=16)
+    logits = trainer.classifier.predict(x, verbose=0)
+    expected = []
+    for index, domain in enumerate(DOMAINS):
+        rows = logits[domain][domain_ids == index].astype("float64")
+        own = labels[domain_ids == index]
+        log_probs = rows - np.log(np.exp(rows).sum(-1, keepdims=True))
+        losses = -log_probs[np.arange(len(own)), own] * np.array(weights[domain])[own]
+        expected.append(losses.sum() / len(own))
+    assert result["a_loss"] == pytest.approx(expected[0], rel=1e-4)
+    assert result["b_loss"] == pytest.approx(expected[1], rel=1e-4)
+    assert result["loss"] == pytest.approx(sum(expected), rel=1e-4)
+
+
+def test_class_weights_of_an_unknown_domain_are_an_error():
+    with pytest.raises(ValueError, match="class_weights name unknown domain.*'c'"):
+        _trainer(class_weights={"c": [1.0]})

@@ -73,3 +73,17 @@ def test_the_cli_names_the_flags(capsys):
     assert "xdomain-tf train: error: --batch-size must be a positive integer, got 0" in capsys.readouterr().err
     assert main(["train", "--train", "a.jsonl", "--out", "run", "--adapters", "--lora-rank", "4"]) == 2
     assert "choose either --adapters or --lora-rank, not both" in capsys.readouterr().err
+
+
+def test_class_weights_and_label_sampling_flags(tmp_path):
+    weights = tmp_path / "weights.json"
+    weights.write_text('{"debian": {"math": 3}}')
+    options = _parse(["--train", "a.jsonl", "--out", "run", "--class-weights", str(weights),
+                      "--label-sampling", "balanced"])
+    assert (options.class_weights, options.label_sampling) == (str(weights), "balanced")
+    defaults = _parse(["--train", "a.jsonl", "--out", "run"])
+    assert (defaults.class_weights, defaults.label_sampling) == ("none", "natural")
+    with pytest.raises(XDomainError, match=r"^class_weights must be balanced, none or a JSON file .*: no such file$"):
+        _parse(["--train", "a.jsonl", "--out", "run", "--class-weights", str(tmp_path / "missing.json")])
+    with pytest.raises(XDomainError, match="^label_sampling must be one of natural, balanced, got 'uniform'"):
+        _parse(["--train", "a.jsonl", "--out", "run", "--label-sampling", "uniform"])

@@ -26,6 +26,7 @@ COMMANDS = {
     "predict": "predict",
     "explain": "explain",
     "prune": "prune",
+    "vocab": "vocab",
 }
 
 EXIT_STATUS = """\

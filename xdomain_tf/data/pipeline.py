@@ -14,6 +14,7 @@ from xdomain_tf.errors import DataError, XDomainError
 
 _TOKEN_FEATURES = ("token_ids", "segment_ids", "padding_mask")
 _LENGTH_BATCH = 256
+LABEL_SAMPLING = ("natural", "balanced")
 
 
 def make_dataset(
@@ -38,6 +39,7 @@ def make_dataset(
     on_error="raise",
     in_memory_limit=100_000,
     input_context=None,
+    label_sampling="natural",
 ):
     """A batched, tokenized `tf.data.Dataset` over records of one or more domains.
 
@@ -92,6 +94,10 @@ def make_dataset(
             they are repeated.
         input_context: a `tf.distribute.InputContext`: shard the records over input
             pipelines and batch per replica (see `distribute`).
+        label_sampling: in training, how a domain's examples are drawn: `"natural"`
+            (each example as often as any other) or `"balanced"` (each of the domain's
+            labels equally often: minority examples repeat more; the domain's share of the
+            mixture is unchanged).
 
     Returns:
         A `tf.data.Dataset`, prefetched.
@@ -126,7 +132,7 @@ def make_dataset(
     )
     if training:
         examples = _training_mixture(
-            source, alpha, caps, weights, seed, shuffle_buffer, examples_per_epoch
+            source, alpha, caps, weights, seed, shuffle_buffer, examples_per_epoch, label_sampling
         )
     else:
         examples = source.dataset()
@@ -324,7 +330,9 @@ def _classify_input(records_or_paths, default_domain):
     return None, items
 
 
-def _training_mixture(source, alpha, caps, weights, seed, shuffle_buffer, examples_per_epoch):
+def _training_mixture(source, alpha, caps, weights, seed, shuffle_buffer, examples_per_epoch, label_sampling="natural"):
+    if label_sampling not in LABEL_SAMPLING:
+        raise XDomainError(f"label_sampling must be one of {', '.join(LABEL_SAMPLING)}, got {label_sampling!r}")
     label_space = source.label_space
     _check_domain_keys(caps, label_space, "caps")
     _check_domain_keys(weights, label_space, "weights")
@@ -345,11 +353,14 @@ def _training_mixture(source, alpha, caps, weights, seed, shuffle_buffer, exampl
                 subset = frozenset(rng.choice(size, cap, replace=False).tolist())
                 size = cap
         dataset = source.domain_dataset(domain_id, subset)
-        dataset = dataset.shuffle(
-            min(size, shuffle_buffer),
-            seed=_derive_seed(seed, "shuffle", domain_id, shard_index),
-            reshuffle_each_iteration=True,
-        ).repeat()
+        if label_sampling == "balanced":
+            dataset = _label_balanced(source, dataset, domain_id, subset, seed, shuffle_buffer)
+        else:
+            dataset = dataset.shuffle(
+                min(size, shuffle_buffer),
+                seed=_derive_seed(seed, "shuffle", domain_id, shard_index),
+                reshuffle_each_iteration=True,
+            ).repeat()
         datasets.append(dataset)
         sizes[domain] = size
         if weights is not None:
@@ -365,6 +376,33 @@ def _training_mixture(source, alpha, caps, weights, seed, shuffle_buffer, exampl
     if examples_per_epoch is None:
         examples_per_epoch = sum(sizes.values())
     return mixture.take(examples_per_epoch)
+
+
+def _label_balanced(source, dataset, domain_id, subset, seed, shuffle_buffer):
+    """`dataset` (one domain's examples) repeated so that each label present is drawn
+    equally often."""
+    counts = collections.Counter(
+        label_id
+        for index, (_, label_id, _, _) in enumerate(source._iterate(domain_id))
+        if subset is None or index in subset
+    )
+    shard_index = source.shard[1]
+    per_label = []
+    for label_id in sorted(counts):
+        label_data = dataset.filter(lambda example, label_id=label_id: tf.equal(example["label_id"], label_id))
+        per_label.append(
+            label_data.shuffle(
+                min(counts[label_id], shuffle_buffer),
+                seed=_derive_seed(seed, "shuffle", domain_id, shard_index, label_id),
+                reshuffle_each_iteration=True,
+            ).repeat()
+        )
+    if len(per_label) == 1:
+        return per_label[0]
+    return tf.data.Dataset.sample_from_datasets(
+        per_label, weights=[1.0 / len(per_label)] * len(per_label),
+        seed=_derive_seed(seed, "labels", domain_id, shard_index), rerandomize_each_iteration=True,
+    )
 
 
 def _check_domain_keys(values, label_space, name):

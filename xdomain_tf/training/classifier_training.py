@@ -83,6 +83,7 @@ def _train(options, run, distribution, chief, log, extra_callbacks=()):
             domain_weights=options.domain_weights,
             adversarial=options.adversarial,
             adversarial_weight=options.adversarial_weight,
+            class_weights=_class_weights(options, label_space, log),
         )
 
         steps_per_epoch, total_steps = _steps(options)
@@ -104,6 +105,7 @@ def _train(options, run, distribution, chief, log, extra_callbacks=()):
         return make_dataset(
             options.train, preprocessor, label_space, options.batch_size, training=True, bucketing=bucketing,
             alpha=options.alpha, seed=options.seed, default_domain=options.default_domain, on_error=options.on_error,
+            label_sampling=options.label_sampling,
         )
 
     valid_data = None
@@ -160,6 +162,23 @@ def _label_space(run, options):
     run.path.mkdir(parents=True, exist_ok=True)
     label_space.to_json(run.label_space_path)
     return label_space
+
+
+def _class_weights(options, label_space, log):
+    """The label weights of `options.class_weights` (None for none), logged per domain."""
+    from xdomain_tf.data.class_weights import label_counts, resolve_class_weights
+
+    if options.class_weights == "none":
+        return None
+    counts = None
+    if options.class_weights == "balanced":
+        records = read_records(options.train, options.default_domain, on_error="skip")
+        counts = label_counts(records, label_space)
+    weights = resolve_class_weights(options.class_weights, label_space, counts)
+    for domain, values in weights.items():
+        shown = ", ".join(f"{label} {value:.3g}" for label, value in zip(label_space.labels(domain), values))
+        log(f"class weights of {domain}: {shown}")
+    return weights
 
 
 def _steps(options):

@@ -26,6 +26,9 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
     features the domain classifier cannot separate. `DomainAdversarySchedule` ramps the
     reversal's lambda as Ganin et al. (2016).
 
+    With `class_weights`, each example's cross-entropy in its domain's loss is
+    multiplied by its label's weight (see `masked_domain_losses`).
+
     Per-domain losses (`<domain>_loss`), the uncertainty weights and the adversary loss
     are reported as metrics.
 
@@ -36,6 +39,8 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
         domain_weights: `{domain: weight}` for `static`.
         adversarial: add the domain-adversarial classifier.
         adversarial_weight: weight of its loss.
+        class_weights: optional `{domain: [weight of label id 0, 1, ...]}`
+            (`xdomain_tf.data.class_weights.resolve_class_weights`).
         **kwargs: passed to `keras.Model`.
 
     Example:
@@ -55,6 +60,7 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
         domain_weights=None,
         adversarial=False,
         adversarial_weight=0.1,
+        class_weights=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -69,6 +75,12 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
 
             raise XDomainError(f"domain_weights name unknown domain(s) {unknown}; known: {self.domains}")
         self.static_weights = [float((domain_weights or {}).get(d, 1.0)) for d in self.domains]
+        unknown = sorted(set(class_weights or {}) - set(self.domains))
+        if unknown:
+            from xdomain_tf.errors import XDomainError
+
+            raise XDomainError(f"class_weights name unknown domain(s) {unknown}; known: {self.domains}")
+        self.class_weights = dict(class_weights or {})
         if loss_weighting == "uncertainty":
             self.log_variances = self.add_weight(
                 name="log_variances", shape=(len(self.domains),), initializer="zeros", trainable=True
@@ -92,7 +104,7 @@ class MultiDomainTrainer(LocalSymbolicBuild, keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         total = 0.0
-        losses = masked_domain_losses(y, y_pred, self.domains)
+        losses = masked_domain_losses(y, y_pred, self.domains, class_weights=self.class_weights)
         for index, (domain_loss, count) in enumerate(losses):
             self.domain_loss_trackers[index].update_state(domain_loss, sample_weight=count)
             if self.loss_weighting == "uncertainty":

@@ -5,6 +5,7 @@ import typing
 
 import yaml
 
+from xdomain_tf.data.class_weights import check_class_weights_spec
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.training.option_fields import check_options, document_options, option_field
 
@@ -77,6 +78,13 @@ class TrainOptions:
     loss_weighting: str = option_field(
         "equal", "how the domains' losses are summed: equal, static (`domain_weights`) or uncertainty "
         "(learned, Kendall et al. 2018)", group="domains", choices=("equal", "static", "uncertainty"))
+    class_weights: str = option_field(
+        "none", "label weights in each domain's loss against class imbalance: none, balanced (a label weighs "
+        "n_domain / (n_labels * count), as scikit-learn's compute_class_weight) or a JSON file "
+        '{"domain": {"label": weight}} (labels left out weigh 1)', group="domains", metavar="balanced|none|FILE")
+    label_sampling: str = option_field(
+        "natural", "how training draws a domain's examples: natural, or balanced (each label of the domain equally "
+        "often; minority examples repeat)", group="domains", choices=("natural", "balanced"))
     precision: str = option_field("fp32", "compute precision (mixed precision for bf16 and fp16)",
                                   group="distribution", choices=("fp32", "bf16", "fp16"))
     strategy: str = option_field(
@@ -124,6 +132,7 @@ class TrainOptions:
         check_options(self)
         if self.loss_weighting == "static" and not self.domain_weights:
             raise XDomainError("loss_weighting static needs domain_weights (e.g. {news: 2})")
+        check_class_weights_spec(self.class_weights)
         if self.adapters and self.lora_rank:
             raise XDomainError("choose either adapters or lora_rank, not both")
         if not self.train:

@@ -12,7 +12,7 @@ GROUP_BY = ("domain", "lang", "domain_lang")
 # Fine-tuning options that mean nothing for pretraining (not offered as pretrain flags).
 FINE_TUNING_ONLY = (
     "adapters", "adapter_reduction", "adversarial", "adversarial_weight", "unfreeze", "pooling",
-    "dropout", "loss_weighting", "domain_weights",
+    "dropout", "loss_weighting", "domain_weights", "class_weights", "label_sampling",
 )
 
 
