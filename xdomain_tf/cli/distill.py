@@ -2,11 +2,8 @@
 import json
 
 from xdomain_tf.cli.flag_types import output_folder, positive_int
-from xdomain_tf.cli.training_flags import ManualFormatter
-
-# Kept equal to `xdomain_tf.tasks.student_spec.DEFAULT_STUDENT` (a test checks it); not
-# imported here, so `xdomain-tf --help` does not load TensorFlow.
-DEFAULT_STUDENT_HELP = "layers=2,vocab=trim"
+from xdomain_tf.cli.training_flags import add_option_flags, options_parser
+from xdomain_tf.training.distillation_options import DEFAULT_STUDENT as DEFAULT_STUDENT_HELP  # noqa: F401
 
 EXAMPLES = """\
 examples:
@@ -38,7 +35,10 @@ student SPEC (comma-separated):
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    from xdomain_tf.training.distillation_options import DistillOptions
+
+    parser = options_parser(
+        subparsers,
         "distill",
         help="train a smaller student classifier from a trained teacher (knowledge distillation)",
         description="""\
@@ -49,42 +49,32 @@ teacher's soft labels (KL at --temperature, times T^2) mixed with the hard label
 the examples and its outputs are cached. The student has the teacher's domains
 and labels; --out is a classifier run directory, like `xdomain-tf train --out`,
 for `evaluate`, `export` and `predict`.""",
-        epilog=EXAMPLES,
-        formatter_class=ManualFormatter,
+        examples=EXAMPLES,
+        usage="--teacher RUN|MODEL --train FILE [FILE ...]\n"
+              "                          --valid FILE [FILE ...] --out DIR [OPTION ...]",
+        config=False,
     )
-    # dest: not "teacher" / "student", words the error messages use in their plain sense.
-    parser.add_argument("--teacher", required=True, metavar="RUN|MODEL", dest="teacher_model",
-                        help="the teacher: a classifier run directory or a .keras classifier")
-    parser.add_argument("--student", default=None, metavar="SPEC", dest="student_spec",
-                        help=f"the student (see below; default: {DEFAULT_STUDENT_HELP}: from a fine-tuned MiniLM on the "
-                             "quickstart's domains, the same macro-F1, 3x faster at batch 1, 0.45x the TFLite file)")
-    parser.add_argument("--train", required=True, nargs="+", metavar="FILE",
-                        help="training records (a record without a label gets the teacher's soft labels only)")
-    parser.add_argument("--unlabelled", nargs="+", metavar="FILE",
-                        help="more in-domain records; their labels, if any, are ignored")
-    parser.add_argument("--valid", required=True, nargs="+", metavar="FILE",
-                        help="labelled records scored each epoch; the best epoch is kept")
-    parser.add_argument("--out", required=True, type=output_folder, metavar="DIR", help="the run directory to write")
-    loss = parser.add_argument_group("losses")
-    loss.add_argument("--temperature", type=float, default=2.0, help="T of the soft labels, > 0 (default: 2)")
-    loss.add_argument("--alpha", type=float, default=0.5,
-                      help="weight of the hard-label loss in [0, 1]; the soft loss gets 1 - alpha (default: 0.5)")
-    loss.add_argument("--hidden-loss", type=float, default=0.0,
-                      help="weight of the hidden-state MSE (through a learned projection when the widths differ); "
-                           "default 0: off")
-    loss.add_argument("--attention-loss", type=float, default=0.0,
-                      help="weight of the attention KL (needs as many heads as the teacher); default 0: off")
-    optimisation = parser.add_argument_group("optimisation")
-    optimisation.add_argument("--epochs", type=positive_int, default=3, help="passes over the examples (default: 3)")
-    optimisation.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default: 32)")
-    optimisation.add_argument("--learning-rate", type=float, default=None,
-                              help="peak learning rate (default: 1e-4 for a student cut from the teacher, "
-                                   "1e-3 for fresh weights)")
-    optimisation.add_argument("--seed", type=int, default=0, help="initialisation, dropout and order (default: 0)")
+    # dest: not "teacher" / "student", words the error messages use in their plain sense. The
+    # numbers are checked by `DistillOptions` in `run` (one-line errors, as `distill` gives them);
+    # counts and --out while parsing, as before.
+    add_option_flags(parser, DistillOptions, checked=False, flags={
+        "teacher": dict(required=True, dest="teacher_model"),
+        "student": dict(dest="student_spec"),
+        "train": dict(required=True),
+        "valid": dict(required=True),
+        "out": dict(required=True, type=output_folder),
+        "epochs": dict(type=positive_int),
+        "batch_size": dict(type=positive_int),
+    })
     parser.set_defaults(run=run)
 
 
 def run(args):
+    from xdomain_tf.training.distillation_options import DistillOptions
+
+    names = {"teacher": "teacher_model", "student": "student_spec"}
+    # Checked before TensorFlow loads, with distill's messages: bad flags fail fast.
+    DistillOptions(**{name: getattr(args, names.get(name, name)) for name in DistillOptions.__dataclass_fields__})
     from xdomain_tf.training.distillation import distill
 
     result = distill(

@@ -1,24 +1,58 @@
 """`xdomain-tf evaluate`: per-domain accuracy, macro-F1, per-label scores and confusion matrices."""
+import dataclasses
 import json
+import typing
 
-from xdomain_tf.cli.flag_types import output_file, output_folder, positive_int
+from xdomain_tf.cli.flag_types import output_file, output_folder
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
+from xdomain_tf.training.option_fields import option_field
+
+EXAMPLES = """\
+examples:
+  # per-domain scores on a test file, a TF-IDF baseline beside them
+  xdomain-tf evaluate --model runs/news --data test.jsonl --baseline
+
+  # the report as JSON and a confusion-matrix PNG per domain
+  xdomain-tf evaluate --model runs/news --data test.jsonl --json report.json \\
+      --report-dir runs/news/report"""
+
+
+@dataclasses.dataclass
+class EvaluateOptions:
+    """The flags of `xdomain-tf evaluate` (what is scored, how, and where it goes).
+
+    Example:
+
+    >>> EvaluateOptions(model="runs/news", data=["test.jsonl"]).batch_size
+    64
+    """
+
+    model: str = option_field(None, "the run directory written by xdomain-tf train, or a .keras classifier",
+                              metavar="MODEL")
+    data: typing.List[str] = option_field(None, "labelled data files", metavar="FILE")
+    json: str = option_field(None, "write the report as JSON", metavar="OUT.json")
+    report_dir: str = option_field(None, "write a confusion-matrix PNG per domain", metavar="DIR")
+    baseline: bool = option_field(
+        False, "also score a TF-IDF + logistic-regression baseline trained on the run's training files")
+    batch_size: int = option_field(64, "texts per model call", check=lambda v: v >= 1, what="a positive integer",
+                                   metavar="N")
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    parser = manual_parser(
+        subparsers,
         "evaluate",
         help="evaluate a trained run on labelled data, per domain",
-        description="Accuracy, macro-F1, per-label precision/recall/F1 and a confusion matrix per domain.",
+        description="Accuracy, macro-F1, per-label precision/recall/F1 and a confusion matrix per\ndomain.",
+        examples=EXAMPLES,
     )
-    parser.add_argument("--model", required=True, help="the run directory written by `train`, or a .keras classifier")
-    parser.add_argument("--data", required=True, nargs="+", metavar="FILE", help="labelled data files")
-    parser.add_argument("--json", type=output_file, metavar="OUT.json", help="write the report as JSON")
-    parser.add_argument("--report-dir", type=output_folder, metavar="DIR", help="write a confusion-matrix PNG per domain")
-    parser.add_argument(
-        "--baseline", action="store_true",
-        help="also score a TF-IDF + logistic-regression baseline trained on the run's training files",
-    )
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="texts per model call (default: 64)")
+    add_option_flags(parser, EvaluateOptions, flags={
+        "model": dict(required=True),
+        "data": dict(required=True),
+        "json": dict(type=output_file),
+        "report_dir": dict(type=output_folder),
+        "baseline": dict(action="store_true"),
+    })
     parser.set_defaults(run=run)
 
 

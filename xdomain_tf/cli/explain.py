@@ -7,9 +7,13 @@ Prints one JSON line per text, in input order: {"domain", "label", "score", "wor
 [{"text", "start", "end", "attribution"}], "completeness": {"sum", "score_difference",
 "error"}} (plus "id" when the record has one, "pair_words" for text pairs).
 """
+import dataclasses
 import json
+import typing
 
-from xdomain_tf.cli.flag_types import output_file, positive_int
+from xdomain_tf.cli.flag_types import output_file
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
+from xdomain_tf.training.option_fields import option_field
 
 DESCRIPTION = """\
 Explain each prediction with integrated gradients on the input token embeddings:
@@ -27,31 +31,48 @@ examples:
   xdomain-tf explain --model runs/quickstart --data test.jsonl --out why.jsonl --html why.html"""
 
 
-def add_parser(subparsers):
-    import argparse
+@dataclasses.dataclass
+class ExplainOptions:
+    """The flags of `xdomain-tf explain`: the classifier, the texts and the method's settings.
 
-    parser = subparsers.add_parser(
+    Example:
+
+    >>> ExplainOptions(model="runs/news", text=["a goal"], domain="news").steps
+    50
+    """
+
+    model: str = option_field(None, "a classifier run directory or a .keras classifier file", metavar="MODEL")
+    text: typing.List[str] = option_field(None, "a text to explain (repeatable)", metavar="TEXT")
+    data: typing.List[str] = option_field(None, "data files (labels optional)", metavar="FILE")
+    text_pair: typing.List[str] = option_field(None, "second segment for each --text (repeatable)",
+                                               metavar="TEXT_PAIR")
+    domain: str = option_field(None, "the domain of every --text; with --data, of records that have none",
+                               metavar="DOMAIN")
+    steps: int = option_field(50, "Riemann steps of the path integral", check=lambda v: v >= 1,
+                              what="a positive integer", metavar="N")
+    baseline: str = option_field("pad", "what replaces the words at the path's start",
+                                 choices=("pad", "mask", "zero"))
+    out: str = option_field(None, "write the JSON lines here instead of stdout", metavar="FILE")
+    html: str = option_field(None, "also write a heatmap page: the texts with their words coloured by attribution",
+                             metavar="FILE")
+
+
+def add_parser(subparsers):
+    parser = manual_parser(
+        subparsers,
         "explain",
         help="explain predictions: word attributions (integrated gradients) as JSON lines and HTML",
         description=DESCRIPTION,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    parser.add_argument("--model", required=True, help="a classifier run directory or a .keras classifier file")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text", action="append", help="a text to explain (repeatable)")
-    source.add_argument("--data", nargs="+", metavar="FILE", help="data files (labels optional)")
-    parser.add_argument("--text-pair", action="append", default=None, help="second segment for each --text")
-    parser.add_argument("--domain", default=None,
-                        help="the domain of every --text; with --data, of records that have none")
-    parser.add_argument("--steps", type=positive_int, default=50, metavar="N",
-                        help="Riemann steps of the path integral (default: 50)")
-    parser.add_argument("--baseline", choices=("pad", "mask", "zero"), default="pad",
-                        help="what replaces the words at the path's start (default: pad)")
-    parser.add_argument("--out", type=output_file, default=None, metavar="FILE",
-                        help="write the JSON lines here instead of stdout")
-    parser.add_argument("--html", type=output_file, default=None, metavar="FILE",
-                        help="also write a heatmap page: the texts with their words coloured by attribution")
+    add_option_flags(parser, ExplainOptions, flags={
+        "model": dict(required=True),
+        "text": dict(action="append", exclusive="!source"),
+        "data": dict(exclusive="!source"),
+        "text_pair": dict(action="append"),
+        "out": dict(type=output_file),
+        "html": dict(type=output_file),
+    })
     parser.set_defaults(run=run)
 
 

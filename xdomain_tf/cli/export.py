@@ -6,56 +6,99 @@
                       [--with-tokenizer] [--calibration-data FILE] [--check-data FILE]
     xdomain-tf export --model export/NAME/<version> --check
 """
+import dataclasses
 import json
+import typing
 
-from xdomain_tf.cli.flag_types import output_file, output_folder, positive_int
+from xdomain_tf.cli.flag_types import output_file, output_folder
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
+from xdomain_tf.training.option_fields import option_field
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8", "int16x8", "selective")
+_POSITIVE = dict(check=lambda v: v >= 1, what="a positive integer", metavar="N")
+
+EXAMPLES = """\
+examples:
+  # a SavedModel for TF Serving, its ops checked against TF Serving 2.20
+  xdomain-tf export --model runs/news --saved-model export/news --check
+
+  # an int8 TFLite file, calibrated on the run's training files and checked
+  # on its validation files
+  xdomain-tf export --model runs/news --tflite news.tflite --quantize int8
+
+  # the ops of a SavedModel already exported
+  xdomain-tf export --model export/news/1 --check"""
+
+
+@dataclasses.dataclass
+class ExportOptions:
+    """The flags of `xdomain-tf export` (the export functions of `xdomain_tf.export` take
+    the same names).
+
+    Example:
+
+    >>> ExportOptions(model="runs/news", tflite="news.tflite").quantize
+    'none'
+    """
+
+    model: str = option_field(
+        None, "a classifier run directory (or, with --check alone, a SavedModel version folder)", metavar="RUN_DIR")
+    saved_model: str = option_field(None, "the model's export folder, e.g. export/NAME", group="serving",
+                                    metavar="DIR")
+    version: int = option_field(None, "version number (default: the next one)", group="serving", **_POSITIVE)
+    overwrite: bool = option_field(False, "replace an existing --version", group="serving")
+    warmup_data: typing.List[str] = option_field(
+        None, "validation data for the warm-up requests (default: a few fixed texts)", group="serving",
+        metavar="FILE")
+    warmup_examples: int = option_field(32, "records read for warm-up", group="serving", **_POSITIVE)
+    model_name: str = option_field(None, "the name in models.config (default: the folder name)", group="serving",
+                                   metavar="NAME")
+    models_config: str = option_field(
+        "auto", "the models.config to update ('auto': export/models.config when the folder is inside export/; "
+        "'none': do not write one)", group="serving", metavar="FILE")
+    check: bool = option_field(False, "list every op in the graph and fail if TF Serving 2.20 cannot run one",
+                               group="serving")
+    tflite: str = option_field(None, "the .tflite file to write", group="tflite", metavar="FILE")
+    quantize: str = option_field(
+        "none", "none (float32), float16 weights, dynamic (int8 weights), int8 (full integer, calibrated), "
+        "int16x8 (int16 activations, int8 weights; token ids in, one length) or selective (int8 except the ops "
+        "TFLite's quantization debugger finds too lossy, kept in float)", group="tflite", choices=QUANTIZATIONS)
+    with_tokenizer: bool = option_field(
+        False, "raw text in (tensorflow-text custom ops); default: token ids in, FILE.vocab.txt beside it",
+        group="tflite")
+    calibration_data: typing.List[str] = option_field(
+        None, "real training text for --quantize int8, int16x8 and selective (default: the run's training files)",
+        group="tflite", metavar="FILE")
+    calibration_examples: int = option_field(200, "records that calibrate int8, int16x8 and selective",
+                                             group="tflite", **_POSITIVE)
+    check_data: typing.List[str] = option_field(
+        None, "data to check label agreement on (default: the run's validation files)", group="tflite",
+        metavar="FILE")
+    check_examples: int = option_field(2000, "most records checked", group="tflite", **_POSITIVE)
+    threads: int = option_field(1, "interpreter threads for the latency figure", group="tflite", **_POSITIVE)
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    parser = manual_parser(
+        subparsers,
         "export",
         help="export a classifier run as a TF Serving SavedModel and/or a TFLite file",
-        description=(
-            "Export a trained classifier run: --saved-model writes export/NAME/<version>/ for TF Serving "
-            "(raw text in, tokenization in the graph, warm-up requests, models.config updated); --tflite "
-            "writes a TFLite file that is checked against the SavedModel before it is written. --check "
-            "lists the graph's ops and fails when TF Serving 2.20 lacks one."
-        ),
+        description="""\
+Export a trained classifier run: --saved-model writes export/NAME/<version>/
+for TF Serving (raw text in, tokenization in the graph, warm-up requests,
+models.config updated); --tflite writes a TFLite file that is checked against
+the SavedModel before it is written. --check lists the graph's ops and fails
+when TF Serving 2.20 lacks one.""",
+        examples=EXAMPLES,
     )
-    parser.add_argument("--model", required=True, metavar="RUN_DIR",
-                        help="a classifier run directory (or, with --check alone, a SavedModel version folder)")
-    serving = parser.add_argument_group("SavedModel for TF Serving")
-    serving.add_argument("--saved-model", type=output_folder, metavar="DIR", help="the model's export folder, e.g. export/NAME")
-    serving.add_argument("--version", type=positive_int, default=None, help="version number (default: the next one)")
-    serving.add_argument("--overwrite", action="store_true", help="replace an existing --version")
-    serving.add_argument("--warmup-data", nargs="+", metavar="FILE",
-                         help="validation data for the warm-up requests (default: a few fixed texts)")
-    serving.add_argument("--warmup-examples", type=positive_int, default=32, help="records read for warm-up (default: 32)")
-    serving.add_argument("--model-name", default=None, help="the name in models.config (default: the folder name)")
-    serving.add_argument("--models-config", default="auto", metavar="FILE",
-                         help="the models.config to update ('auto': export/models.config when the folder is "
-                              "inside export/; 'none': do not write one)")
-    serving.add_argument("--check", action="store_true",
-                         help="list every op in the graph and fail if TF Serving 2.20 cannot run one")
-    lite = parser.add_argument_group("TFLite")
-    lite.add_argument("--tflite", type=output_file, metavar="FILE", help="the .tflite file to write")
-    lite.add_argument("--quantize", choices=("none", "float16", "dynamic", "int8", "int16x8", "selective"),
-                      default="none",
-                      help="none (float32), float16 weights, dynamic (int8 weights), int8 (full integer, "
-                           "calibrated), int16x8 (int16 activations, int8 weights; token ids in, one length) or "
-                           "selective (int8 except the ops TFLite's quantization debugger finds too lossy, kept "
-                           "in float); default none")
-    lite.add_argument("--with-tokenizer", action="store_true",
-                      help="raw text in (tensorflow-text custom ops); default: token ids in, FILE.vocab.txt beside it")
-    lite.add_argument("--calibration-data", nargs="+", metavar="FILE",
-                      help="real training text for --quantize int8, int16x8 and selective (default: the run's "
-                           "training files)")
-    lite.add_argument("--calibration-examples", type=positive_int, default=200,
-                      help="records that calibrate int8, int16x8 and selective (default: 200)")
-    lite.add_argument("--check-data", nargs="+", metavar="FILE",
-                      help="data to check label agreement on (default: the run's validation files)")
-    lite.add_argument("--check-examples", type=positive_int, default=2000, help="most records checked (default: 2000)")
-    lite.add_argument("--threads", type=positive_int, default=1, help="interpreter threads for the latency figure (default: 1)")
+    add_option_flags(parser, ExportOptions, flags={
+        "model": dict(required=True),
+        "saved_model": dict(type=output_folder),
+        "overwrite": dict(action="store_true"),
+        "check": dict(action="store_true"),
+        "tflite": dict(type=output_file),
+        "with_tokenizer": dict(action="store_true"),
+    })
     parser.set_defaults(run=run)
 
 

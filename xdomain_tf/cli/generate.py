@@ -9,9 +9,12 @@ Prints one JSON line per prompt, in order: {"prompt", "domain", "text", "new_tok
 ended ("sep": the model ended the text, "max_new_tokens", or "max_length": the model's
 positions ran out). `--text-only` prints just each `text`, one a line.
 """
+import dataclasses
 import json
+import typing
 
-from xdomain_tf.cli.flag_types import fraction, positive_int
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
+from xdomain_tf.training.option_fields import option_field
 
 EXAMPLES = """\
 examples:
@@ -21,10 +24,35 @@ examples:
   xdomain-tf generate --model runs/clm --prompt "the" --strategy top_k --seed 0   # no domain"""
 
 
-def add_parser(subparsers):
-    import argparse
+@dataclasses.dataclass
+class GenerateOptions:
+    """The flags of `xdomain-tf generate`: the causal LM, the prompts and the decoding.
 
-    parser = subparsers.add_parser(
+    Example:
+
+    >>> GenerateOptions(model="runs/clm", prompt=["the"]).strategy
+    'greedy'
+    """
+
+    model: str = option_field(None, "a causal-LM pretraining run directory or a .keras file", metavar="RUN")
+    prompt: typing.List[str] = option_field(None, "a text to continue (repeatable)", metavar="TEXT")
+    domain: str = option_field(None, "condition generation on domain D (default: no domain)", metavar="D")
+    strategy: str = option_field("greedy", "greedy decoding, top_k or top_p sampling",
+                                 choices=("greedy", "top_k", "top_p"))
+    max_new_tokens: int = option_field(32, "most tokens generated per prompt, [SEP] included",
+                                       check=lambda v: v >= 1, what="a positive integer", metavar="N")
+    seed: int = option_field(None, "seed of the sampling (default: random)", metavar="S")
+    top_k: int = option_field(10, "top_k: sample among the K most likely", check=lambda v: v >= 1,
+                              what="a positive integer", metavar="K")
+    top_p: float = option_field(0.9, "top_p: the probability mass kept", check=lambda v: 0 < v < 1,
+                                what="a number in (0, 1)", metavar="P")
+    temperature: float = option_field(1.0, "divides the logits before sampling", metavar="T")
+    text_only: bool = option_field(False, "print only the generated texts, one a line")
+
+
+def add_parser(subparsers):
+    parser = manual_parser(
+        subparsers,
         "generate",
         help="continue prompts with a causal LM (pretrain --objective clm), steered by a domain",
         description="""\
@@ -33,26 +61,13 @@ Continue each --prompt with a causal LM until it ends the text ([SEP]) or
 "text", "new_tokens", "stop"}. With --domain D every prompt starts with D's
 domain token (the model's domains are those it was pretrained on); without,
 none. Sampling with a --seed is reproducible.""",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    parser.add_argument("--model", required=True, metavar="RUN",
-                        help="a causal-LM pretraining run directory or a .keras file")
-    parser.add_argument("--prompt", required=True, action="append", metavar="TEXT",
-                        help="a text to continue (repeatable)")
-    parser.add_argument("--domain", metavar="D", help="condition generation on domain D (default: no domain)")
-    parser.add_argument("--strategy", choices=("greedy", "top_k", "top_p"), default="greedy",
-                        help="greedy (default), top_k or top_p sampling")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=32, metavar="N",
-                        help="most tokens generated per prompt, [SEP] included (default: 32)")
-    parser.add_argument("--seed", type=int, default=None, metavar="S", help="seed of the sampling (default: random)")
-    parser.add_argument("--top-k", type=positive_int, default=10, metavar="K",
-                        help="top_k: sample among the K most likely (default: 10)")
-    parser.add_argument("--top-p", type=fraction, default=0.9, metavar="P",
-                        help="top_p: the probability mass kept (default: 0.9)")
-    parser.add_argument("--temperature", type=float, default=1.0, metavar="T",
-                        help="divides the logits before sampling (default: 1)")
-    parser.add_argument("--text-only", action="store_true", help="print only the generated texts, one a line")
+    add_option_flags(parser, GenerateOptions, flags={
+        "model": dict(required=True),
+        "prompt": dict(required=True, action="append"),
+        "text_only": dict(action="store_true"),
+    })
     parser.set_defaults(run=run, python_names={"k": "--top-k", "p": "--top-p"})
 
 

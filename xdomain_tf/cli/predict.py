@@ -6,27 +6,63 @@
 Prints one JSON line per text: {"domain": ..., "label": ..., "score": ...} (plus "id" when
 the record has one).
 """
+import dataclasses
 import json
+import typing
 
-from xdomain_tf.cli.flag_types import positive_int
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
+from xdomain_tf.training.option_fields import option_field
+
+EXAMPLES = """\
+examples:
+  # one text of the news domain, with a run directory
+  xdomain-tf predict --model runs/news --text "A late goal won" --domain news
+
+  # every record of a file (each its own domain), with an exported SavedModel
+  xdomain-tf predict --model export/news --data unlabelled.jsonl
+
+  # the TFLite file of xdomain-tf export --tflite
+  xdomain-tf predict --model news.tflite --text "shares fell" --domain news"""
+
+
+@dataclasses.dataclass
+class PredictOptions:
+    """The flags of `xdomain-tf predict`: the model and the texts to label.
+
+    Example:
+
+    >>> PredictOptions(model="runs/news", text=["a goal"], domain="news").batch_size
+    64
+    """
+
+    model: str = option_field(
+        None, "a run directory, a SavedModel version folder, an export folder (latest version) or a .tflite file",
+        metavar="MODEL")
+    text: typing.List[str] = option_field(None, "a text to label (repeatable)", metavar="TEXT")
+    data: typing.List[str] = option_field(None, "data files (labels optional)", metavar="FILE")
+    text_pair: typing.List[str] = option_field(None, "second segment for each --text (repeatable)",
+                                               metavar="TEXT_PAIR")
+    domain: str = option_field(None, "the domain of every --text; with --data, of records that have none",
+                               metavar="DOMAIN")
+    batch_size: int = option_field(64, "texts per model call", check=lambda v: v >= 1, what="a positive integer",
+                                   metavar="N")
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    parser = manual_parser(
+        subparsers,
         "predict",
         help="label texts with a run directory, an exported SavedModel or a TFLite file",
-        description="Label texts; prints JSON lines {\"domain\", \"label\", \"score\"}.",
+        description="Label texts; prints JSON lines {\"domain\", \"label\", \"score\"} (plus \"id\" when the\n"
+                    "record has one).",
+        examples=EXAMPLES,
     )
-    parser.add_argument("--model", required=True,
-                        help="a run directory, a SavedModel version folder, an export folder (latest version) "
-                             "or a .tflite file")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--text", action="append", help="a text to label (repeatable)")
-    source.add_argument("--data", nargs="+", metavar="FILE", help="data files (labels optional)")
-    parser.add_argument("--text-pair", action="append", default=None, help="second segment for each --text")
-    parser.add_argument("--domain", default=None,
-                        help="the domain of every --text; with --data, of records that have none")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="texts per model call (default: 64)")
+    add_option_flags(parser, PredictOptions, flags={
+        "model": dict(required=True),
+        "text": dict(action="append", exclusive="!source"),
+        "data": dict(exclusive="!source"),
+        "text_pair": dict(action="append"),
+    })
     parser.set_defaults(run=run)
 
 

@@ -2,7 +2,8 @@
 language."""
 import json
 
-from xdomain_tf.cli.flag_types import fraction, output_file, positive_int, sequence_length
+from xdomain_tf.cli.flag_types import output_file
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
 
 EXAMPLES = """\
 examples:
@@ -20,9 +21,10 @@ perplexity exp(loss)."""
 
 
 def add_parser(subparsers):
-    import argparse
+    from xdomain_tf.training.pretraining.evaluation_options import PretrainEvalOptions
 
-    parser = subparsers.add_parser(
+    parser = manual_parser(
+        subparsers,
         "pretrain-eval",
         help="held-out masked-LM or causal-LM loss/perplexity of a model, per domain or language",
         description="""\
@@ -37,33 +39,16 @@ masked-LM head (e.g. all-minilm-l6-v2) gets a new, untrained one.
 pretrain --objective clm), each text conditioned on its own domain token
 (texts of a domain the model has no token for: unconditioned), on
 --domain D, or on none (--unconditioned).""",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    parser.add_argument("--model", required=True,
-                        help="a run directory, a Hugging Face BERT folder or all-minilm-l6-v2 (clm: a causal-LM "
-                             "run directory or .keras file)")
-    parser.add_argument("--data", required=True, nargs="+", metavar="FILE", help="record files (labels not needed)")
-    parser.add_argument("--objective", choices=("mlm", "clm"), default="mlm",
-                        help="masked LM (default) or causal LM")
-    conditioning = parser.add_mutually_exclusive_group()
-    conditioning.add_argument("--domain", metavar="D",
-                              help="clm: condition every text on domain D (default: each text on its own)")
-    conditioning.add_argument("--unconditioned", action="store_true", help="clm: condition no text on a domain")
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="default: 32")
-    parser.add_argument("--seq-len", type=sequence_length, default=None,
-                        help="maximum tokens per example (default: mlm 128, clm the model's)")
-    parser.add_argument("--mask-rate", type=fraction, default=0.15,
-                        help="mlm: fraction of tokens masked (default: 0.15)")
-    parser.add_argument("--max-predictions", type=positive_int, default=None,
-                        help="mlm: predictions per sequence (default: seq-len * mask-rate, rounded up)")
-    parser.add_argument("--whole-word", action="store_true", help="mlm: mask whole words")
-    parser.add_argument("--mask-seed", type=int, default=0, help="mlm: seed of the masks (default: 0)")
-    parser.add_argument("--group-by", choices=("domain", "lang", "domain_lang"), default="domain",
-                        help="scores per domain, language or both (default: domain)")
-    parser.add_argument("--languages", help="comma-separated languages to keep, e.g. en")
-    parser.add_argument("--default-domain", help="the domain of records without one")
-    parser.add_argument("--json", type=output_file, metavar="OUT.json", help="also write the scores as JSON")
+    add_option_flags(parser, PretrainEvalOptions, flags={
+        "model": dict(required=True),
+        "data": dict(required=True),
+        "domain": dict(exclusive="conditioning"),
+        "unconditioned": dict(action="store_true", exclusive="conditioning"),
+        "whole_word": dict(action="store_true"),
+        "json": dict(type=output_file),
+    })
     parser.set_defaults(run=run, python_names={"init": "--model"})
 
 

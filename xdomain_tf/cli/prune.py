@@ -7,6 +7,7 @@ classifier (structured pruning), optionally recover, and write a run directory.
 import json
 
 from xdomain_tf.cli.flag_types import output_folder, positive_int
+from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
 
 EXAMPLES = """\
 examples:
@@ -19,45 +20,29 @@ examples:
 
 
 def add_parser(subparsers):
-    import argparse
+    from xdomain_tf.training.classifier_pruning import RECOVERIES, PruneOptions
 
-    parser = subparsers.add_parser(
+    parser = manual_parser(
+        subparsers,
         "prune",
         help="remove the least important attention heads and feed-forward units of a classifier",
-        description=(
-            "Structured pruning (Michel et al. 2019): the importance of every attention head and feed-forward "
-            "unit comes from loss gradients on training data; the least important are removed across all layers "
-            "(at least one of each kept per layer), giving a smaller model (smaller kernels, not masks) that "
-            "evaluates, exports and predicts like any classifier run. With --epochs it then recovers by "
-            "distillation from the unpruned classifier (or fine-tuning)."
-        ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Structured pruning (Michel et al. 2019): the importance of every attention head
+and feed-forward unit comes from loss gradients on training data; the least
+important are removed across all layers (at least one of each kept per layer),
+giving a smaller model (smaller kernels, not masks) that evaluates, exports and
+predicts like any classifier run. With --epochs it then recovers by
+distillation from the unpruned classifier (or fine-tuning).""",
+        examples=EXAMPLES,
     )
-    parser.add_argument("--model", required=True, metavar="RUN",
-                        help="the classifier to prune: a run directory or a .keras file")
-    parser.add_argument("--heads", type=float, default=0.0, metavar="FRACTION",
-                        help="fraction of all attention heads to remove, in [0, 1) (default: 0)")
-    parser.add_argument("--ffn", type=float, default=0.0, metavar="FRACTION",
-                        help="fraction of all feed-forward units to remove, in [0, 1) (default: 0)")
-    parser.add_argument("--train", nargs="+", metavar="FILE",
-                        help="labelled training data for the importance and the recovery (default: the run's "
-                             "training files)")
-    parser.add_argument("--valid", nargs="+", metavar="FILE",
-                        help="labelled data to score macro-F1 on before and after, and to keep the best "
-                             "recovery epoch (default: the run's validation files)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="recovery epochs after pruning (default: 1 with --train, else 0: no recovery)")
-    parser.add_argument("--recovery", choices=("distill", "fine_tune"), default="distill",
-                        help="distill from the unpruned classifier (default) or fine-tune on the labels")
-    parser.add_argument("--importance-examples", type=positive_int, default=512,
-                        help="training examples the importance is measured on (default: 512)")
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per batch (default: 32)")
-    parser.add_argument("--learning-rate", type=float, default=None,
-                        help="peak learning rate of the recovery (default: the classifier's)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the example order and recovery (default: 0)")
-    parser.add_argument("--out", required=True, type=output_folder, metavar="RUN",
-                        help="the run directory to write")
+    # Fractions and epochs are checked by `run` (one-line errors), the rest while parsing.
+    add_option_flags(parser, PruneOptions, checked=False, flags={
+        "model": dict(required=True),
+        "recovery": dict(choices=RECOVERIES),
+        "importance_examples": dict(type=positive_int),
+        "batch_size": dict(type=positive_int),
+        "out": dict(required=True, type=output_folder),
+    })
     parser.set_defaults(run=run, python_names={"data": "--train"})
 
 

@@ -4,10 +4,52 @@ from the unpruned classifier or by fine-tuning."""
 import dataclasses
 import math
 import time
+import typing
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.training.option_fields import document_options, option_field
 
 RECOVERIES = ("distill", "fine_tune")
+_FRACTION = dict(check=lambda v: 0 <= v < 1, what="a number in [0, 1)", metavar="FRACTION")
+_POSITIVE = dict(check=lambda v: v >= 1, what="a positive integer", metavar="N")
+
+
+@document_options
+@dataclasses.dataclass
+class PruneOptions:
+    """The options of `xdomain-tf prune` (`prune`'s arguments, under their flag names:
+    `model` is `classifier`, `train` is `data`).
+
+    Example:
+
+    >>> PruneOptions(model="runs/minilm", heads=0.5, out="runs/pruned").recovery
+    'distill'
+    """
+
+    model: str = option_field(None, "the classifier to prune: a run directory or a .keras file", group="model",
+                              metavar="RUN")
+    heads: float = option_field(0.0, "fraction of all attention heads to remove, in [0, 1)", group="pruning",
+                                **_FRACTION)
+    ffn: float = option_field(0.0, "fraction of all feed-forward units to remove, in [0, 1)", group="pruning",
+                              **_FRACTION)
+    importance_examples: int = option_field(512, "training examples the importance is measured on",
+                                            group="pruning", **_POSITIVE)
+    train: typing.List[str] = option_field(
+        None, "labelled training data for the importance and the recovery (default: the run's training files)",
+        group="data", metavar="FILE")
+    valid: typing.List[str] = option_field(
+        None, "labelled data to score macro-F1 on before and after, and to keep the best recovery epoch "
+        "(default: the run's validation files)", group="data", metavar="FILE")
+    epochs: int = option_field(
+        None, "recovery epochs after pruning (default: 1 with `train`, else 0: no recovery)", group="optimisation",
+        check=lambda v: v >= 0, what="an integer >= 0", metavar="N")
+    recovery: str = option_field("distill", "distill from the unpruned classifier, or fine-tune on the labels",
+                                 group="optimisation", choices=RECOVERIES)
+    batch_size: int = option_field(32, "examples per batch", group="optimisation", **_POSITIVE)
+    learning_rate: float = option_field(None, "peak learning rate of the recovery (default: the classifier's)",
+                                        group="optimisation", metavar="X")
+    seed: int = option_field(0, "seed of the example order and recovery", group="optimisation", metavar="N")
+    out: str = option_field(None, "the run directory to write", group="output", metavar="RUN")
 
 
 @dataclasses.dataclass
