@@ -12,8 +12,12 @@ probabilities from raw text:
 - `savedmodel`: `xdomain_tf.export.saved_model`, `serving_default` called with text and
   domain: tokenization, padding, network, softmax and labels in one graph call;
 - `tflite_fp32`, `tflite_int8`: `xdomain_tf.export.tflite(with_tokenizer=True)` files
-  (float32; int8 dynamic-range weights), text in, through `TFLitePredictor.run` (inputs
-  checked, then the interpreter); their width is always `--sequence-length`;
+  (float32; int8 dynamic-range weights), text in, through `TFLitePredictor.classify`
+  (inputs checked, then the interpreter); their width is always `--sequence-length`;
+- `tflite_fp32_buckets`, `tflite_int8_buckets`: files of packed ids with length buckets
+  (`length_16`, `length_32`, ... signatures), through `TFLitePredictor.classify` as the
+  shipped predictor labels raw text: our `Preprocessor` in a `tf.function`, then each row
+  in the shortest bucket that holds it;
 - `keras_hub`: `BertTextClassifier` on a `BertBackbone` holding our weights
   (`to_keras_hub_backbone`; keras-hub's GELU is the tanh one, so its probabilities differ
   slightly), its `BertTextClassifierPreprocessor` (pads to `--sequence-length`) in a
@@ -56,7 +60,14 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-SYSTEMS = ("savedmodel", "tflite_fp32", "tflite_int8", "keras_hub", "transformers", "onnxruntime")
+SYSTEMS = (
+    "savedmodel", "tflite_fp32", "tflite_int8", "tflite_fp32_buckets", "tflite_int8_buckets", "keras_hub",
+    "transformers", "onnxruntime",
+)
+TFLITE = {  # name: (quantize, with_tokenizer)
+    "tflite_fp32": ("none", True), "tflite_int8": ("dynamic", True),
+    "tflite_fp32_buckets": ("none", False), "tflite_int8_buckets": ("dynamic", False),
+}
 PROFILE = ("savedmodel/tokenize", "savedmodel/network", "savedmodel/empty")
 DOMAIN = "bench"
 LABELS = ["label0", "label1", "label2", "label3", "label4"]
@@ -316,20 +327,20 @@ def ours_profile(clf, loaded, texts_by_batch):
     return {"savedmodel/tokenize": tokenize_only, "savedmodel/network": network_only, "savedmodel/empty": empty_call}
 
 
-def ours_tflite(clf, work, quantize, threads):
+def ours_tflite(clf, work, quantize, with_tokenizer, threads):
     import numpy as np
 
     import xdomain_tf
     from xdomain_tf.serving.tflite_predictor import TFLitePredictor
 
-    path = work / f"model-{quantize}.tflite"
-    xdomain_tf.export.tflite(clf, path, quantize=quantize, with_tokenizer=True, check_examples=64, num_threads=threads)
+    path = work / f"model-{quantize}-{'text' if with_tokenizer else 'ids'}.tflite"
+    xdomain_tf.export.tflite(
+        clf, path, quantize=quantize, with_tokenizer=with_tokenizer, check_examples=64, num_threads=threads
+    )
     predictor = TFLitePredictor(path, num_threads=threads)
 
     def run(texts):
-        outputs = predictor.run(text=np.array([t.encode("utf-8") for t in texts], dtype=object),
-                                domain_id=np.zeros(len(texts), np.int32))
-        return outputs["probabilities"]
+        return predictor.classify(texts, np.zeros(len(texts), np.int32))["probabilities"]
 
     return run
 
@@ -458,10 +469,10 @@ def build_systems(clf, args, threads, work, wanted):
     systems, notes = {}, {}
     log("exporting the SavedModel")
     systems["savedmodel"], loaded = ours_savedmodel(clf, work)
-    for name, quantize in (("tflite_fp32", "none"), ("tflite_int8", "dynamic")):
+    for name, (quantize, with_tokenizer) in TFLITE.items():
         if name in wanted:
             log(f"converting {name}")
-            systems[name] = ours_tflite(clf, work, quantize, threads)
+            systems[name] = ours_tflite(clf, work, quantize, with_tokenizer, threads)
     folder = None
     peers = {
         "keras_hub": lambda: keras_hub_system(clf, work, args.sequence_length),
@@ -527,21 +538,32 @@ def agreement(systems, texts, reference="savedmodel"):
     return result
 
 
-def padded_widths(lengths, batch_size, sequence_length, pad_multiple):
-    """Mean padded positions per text for each padding rule over the benchmark's batches."""
+def padded_widths(lengths, batch_size, sequence_length, pad_multiple, chunk_rows, buckets):
+    """Mean positions per text that each system's network computes over the benchmark's batches.
+
+    The SavedModel sorts a batch by length and runs it `chunk_rows` texts at a time, each
+    chunk padded to its longest text rounded up to `pad_multiple` (its tokenizer pads the
+    whole batch so); the TFLite files of ids run each text in the shortest of `buckets`
+    that holds it; transformers and ONNX Runtime pad a batch to its longest text; the rest
+    pad to `sequence_length`.
+    """
     import math
 
-    def mean_width(rule):
-        total = 0
-        for batch in batches_of(lengths, batch_size):
-            total += rule(max(batch)) * len(batch)
-        return total / len(lengths)
+    def rounded(longest):
+        return min(sequence_length, math.ceil(longest / pad_multiple) * pad_multiple)
 
-    ours = mean_width(lambda longest: min(sequence_length, math.ceil(longest / pad_multiple) * pad_multiple))
-    longest = mean_width(lambda longest: longest)
-    return {"savedmodel": ours, "tflite_fp32": sequence_length, "tflite_int8": sequence_length,
-            "keras_hub": sequence_length, "transformers": longest, "onnxruntime": longest,
-            "savedmodel/tokenize": ours, "savedmodel/network": ours, "savedmodel/empty": 8}
+    chunked = batch_rounded = batch_longest = 0
+    for batch in batches_of(lengths, batch_size):
+        batch_rounded += rounded(max(batch)) * len(batch)
+        batch_longest += max(batch) * len(batch)
+        chunked += sum(rounded(max(chunk)) * len(chunk) for chunk in batches_of(sorted(batch), chunk_rows))
+    bucketed = sum(min([size for size in buckets if size >= length] or [sequence_length]) for length in lengths)
+    count = len(lengths)
+    ours, fixed = chunked / count, sequence_length
+    return {"savedmodel": ours, "tflite_fp32": fixed, "tflite_int8": fixed, "tflite_fp32_buckets": bucketed / count,
+            "tflite_int8_buckets": bucketed / count, "keras_hub": fixed, "transformers": batch_longest / count,
+            "onnxruntime": batch_longest / count, "savedmodel/tokenize": batch_rounded / count,
+            "savedmodel/network": ours, "savedmodel/empty": pad_multiple}
 
 
 def worker(args, threads):
@@ -552,6 +574,8 @@ def worker(args, threads):
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from xdomain_tf.checkpoints.hf_encoder_weights import encoder_config_of
+    from xdomain_tf.export.serving_module import CHUNK_ROWS
+    from xdomain_tf.export.tflite_module import default_length_buckets
     from xdomain_tf.tasks.multi_domain_text_classifier import INFERENCE_PAD_MULTIPLE
 
     wanted = set(args.systems.split(","))
@@ -578,7 +602,8 @@ def worker(args, threads):
     rows = []
     for result in results:
         size, times = result["batch_size"], result["times"]
-        widths = padded_widths(lengths, size, args.sequence_length, INFERENCE_PAD_MULTIPLE)
+        widths = padded_widths(lengths, size, args.sequence_length, INFERENCE_PAD_MULTIPLE, CHUNK_ROWS,
+                               default_length_buckets(args.sequence_length))
         ours = statistics.median(times["savedmodel"])
         for name, values in times.items():
             seconds = statistics.median(values)

@@ -41,7 +41,7 @@ def small_run(tmp_path_factory):
 def test_small_run_has_numbers_for_every_available_system(small_run):
     report, _ = small_run
     module = load_script()
-    expected = ["savedmodel", "tflite_fp32", "tflite_int8", *module.PROFILE]
+    expected = ["savedmodel", *module.TFLITE, *module.PROFILE]
     expected += [name for name, modules in PEERS.items() if installed(modules)]
     (run,) = report["runs"]
     assert run["threads"] == 1 and run["texts"] == 16 and run["matmul_peak_gflops"] > 0
@@ -57,6 +57,7 @@ def test_small_run_has_numbers_for_every_available_system(small_run):
         # Same weights everywhere: probabilities match ours (keras-hub: tanh GELU; int8: quantized).
         assert rows["savedmodel"]["max_abs_probability_difference"] == 0.0
         assert rows["tflite_fp32"]["max_abs_probability_difference"] < 1e-4
+        assert rows["tflite_fp32_buckets"]["max_abs_probability_difference"] < 1e-4
         for name in set(rows) - set(module.PROFILE):
             assert rows[name]["max_abs_probability_difference"] < 0.05, name
             assert rows[name]["label_agreement"] >= 0.9, name
@@ -77,11 +78,23 @@ def test_small_run_prints_a_table_row_per_system_and_batch(small_run):
 
 def test_padded_widths_round_ours_up_to_the_multiple():
     module = load_script()
-    widths = module.padded_widths([5, 9, 30, 3], batch_size=2, sequence_length=28, pad_multiple=8)
+    widths = module.padded_widths([5, 9, 30, 3], batch_size=2, sequence_length=28, pad_multiple=8, chunk_rows=2,
+                                  buckets=[16])
     # Batches [5, 9] and [30, 3]: ours pads to 16 and min(32, 28); peers to 9 and 30.
-    assert widths["savedmodel"] == (16 * 2 + 28 * 2) / 4
+    assert widths["savedmodel"] == widths["savedmodel/tokenize"] == (16 * 2 + 28 * 2) / 4
     assert widths["transformers"] == widths["onnxruntime"] == (9 * 2 + 30 * 2) / 4
     assert widths["tflite_fp32"] == widths["keras_hub"] == 28
+    # Length buckets: 5, 9 and 3 fit 16; 30 takes the full 28.
+    assert widths["tflite_fp32_buckets"] == widths["tflite_int8_buckets"] == (16 * 3 + 28) / 4
+
+
+def test_padded_widths_of_ours_count_each_sorted_chunk_at_its_own_width():
+    module = load_script()
+    widths = module.padded_widths([30, 3, 9, 2], batch_size=4, sequence_length=32, pad_multiple=8, chunk_rows=2,
+                                  buckets=[16])
+    # One batch, sorted [2, 3, 9, 30]: chunks [2, 3] at 8 and [9, 30] at 32; its tokenizer pads all to 32.
+    assert widths["savedmodel"] == widths["savedmodel/network"] == (8 * 2 + 32 * 2) / 4
+    assert widths["savedmodel/tokenize"] == 32
 
 
 def test_inference_flops_counts_matmuls_and_attention():

@@ -82,3 +82,63 @@ def test_metadata_says_longest_padding(exported_model):
     metadata = json.loads((exported_model[1] / "assets" / "metadata.json").read_text())
     assert metadata["preprocessor"]["pad_to"] == "longest"
     assert metadata["preprocessor"]["pad_to_multiple_of"] == 8
+
+
+# Longer than CHUNK_ROWS, lengths mixed (8 to 32 tokens) and not sorted, both domains.
+MANY = [MIXED[1], "goal", MIXED[3], "the vote", MIXED[0] + " " + MIXED[3], "market", MIXED[2], MIXED[1][:80], "cup"]
+MANY_DOMAINS = ["news", "software", "software", "news", "news", "news", "software", "news", "software"]
+
+
+def network_widths(module):
+    """Records the `[batch, width]` of every encoder call of `module`'s signatures."""
+    seen = []
+    forward = module._forward
+
+    def spy(token_ids, segment_ids, padding_mask, domain_id):
+        record = tf.numpy_function(lambda shape: seen.append(tuple(shape)) or shape, [tf.shape(token_ids)], tf.int32)
+        with tf.control_dependencies([record]):
+            return forward(tf.identity(token_ids), segment_ids, padding_mask, domain_id)
+
+    module._forward = tf.function(spy, input_signature=forward.input_signature, autograph=False)
+    return seen
+
+
+def test_text_signatures_run_the_network_in_length_sorted_chunks(classifier_run):
+    from xdomain_tf.export.serving_module import ServingModule
+
+    model, _ = load_classifier(classifier_run)
+    module = ServingModule(model, chunk_rows=4)
+    seen = network_widths(module)
+    served = module.signatures()["serving_default"](text=tf.constant(MANY), domain=tf.constant(MANY_DOMAINS))
+    lengths = model.features(tf.constant(MANY))["padding_mask"].numpy().sum(axis=1)
+    # Sorted by length, 4 texts a call, each call as wide as its longest text (a multiple of 8).
+    expected = [(len(chunk), min(SEQUENCE_LENGTH, -(-int(chunk.max()) // 8) * 8))
+                for chunk in np.array_split(np.sort(lengths), [4, 8])]
+    # The first chunk runs outside the loop over the others: calls may come in any order.
+    assert sorted((int(rows), int(width)) for rows, width in seen) == sorted(expected)
+    assert expected[0][1] < SEQUENCE_LENGTH
+    domain_id = tf.constant([list(model.domains).index(domain) for domain in MANY_DOMAINS])
+    fixed = model.features(tf.constant(MANY), pad_to=None)
+    keras = model.route(model({**fixed, "domain_id": domain_id}), domain_id)["probabilities"].numpy()
+    np.testing.assert_allclose(served["probabilities"], keras, atol=1e-5)
+
+
+def test_every_signature_answers_a_mixed_batch_in_input_order(loaded, fixed_preprocessor, classifier_run):
+    model, _ = load_classifier(classifier_run)
+    texts = tf.constant(MANY)
+    features = fixed_preprocessor(texts)
+    ids = {name: features[name] for name in IDS}
+    domain_id = tf.constant([list(model.domains).index(domain) for domain in MANY_DOMAINS])
+    logits = model({**ids, "domain_id": domain_id})
+    expected = model.route(logits, domain_id)
+    served = loaded.signatures["serving_default"](text=texts, domain=tf.constant(MANY_DOMAINS))
+    np.testing.assert_allclose(served["probabilities"], expected["probabilities"], atol=1e-5)
+    assert served["label"].numpy().tolist() == model.label_names(domain_id, expected["label_id"]).numpy().tolist()
+    for domain in model.domains:
+        np.testing.assert_allclose(loaded.signatures["predict_ids"](**ids)[domain], logits[domain], atol=1e-5)
+        classify = loaded.signatures[f"classify_{domain}"](text=texts)["probabilities"]
+        np.testing.assert_allclose(classify, tf.nn.softmax(logits[domain]), atol=1e-5)
+    encoded = model.encoder(ids)["sequence_output"]
+    mask = tf.cast(ids["padding_mask"], tf.float32)[:, :, None]
+    mean = tf.reduce_sum(encoded * mask, axis=1) / tf.reduce_sum(mask, axis=1)  # the fixture pools by mean
+    np.testing.assert_allclose(loaded.signatures["encode"](text=texts)["embedding"], mean, atol=1e-5)

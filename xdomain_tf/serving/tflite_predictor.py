@@ -43,6 +43,7 @@ class TFLitePredictor(Predictor):
         self.domains = {entry["name"]: list(entry["labels"]) for entry in self.sidecar["domains"]}
         self.with_tokenizer = bool(self.sidecar["with_tokenizer"])
         self.preprocessor = None
+        self._tokenize_graph = None
         if not self.with_tokenizer:
             self.preprocessor = _sidecar_preprocessor(self.path, self.sidecar)
         interpreter = litert_interpreter(self.path.read_bytes(), self.with_tokenizer, num_threads)
@@ -130,27 +131,55 @@ class TFLitePredictor(Predictor):
             raise XDomainError(f"{name} values must be in [{low}, {high}), got {bad}")
         return array.astype(detail["dtype"])
 
-    def _predict_batch(self, texts, domains, text_pairs):
+    def classify(self, texts, domain_id):
+        """`run`'s outputs for raw texts: through the file's own tokenizer, or with ids
+        from `preprocessor`, each row in the shortest length-bucket signature that holds it.
+
+        Args:
+            texts: a list of `str`.
+            domain_id: integers, one per text.
+
+        Returns:
+            `{"label_id", "score", "probabilities"}` numpy arrays, in the order of `texts`.
+
+        Example:
+
+            TFLitePredictor("model.tflite").classify(["A late goal"], [0])["probabilities"]
+        """
         import numpy as np
-        import tensorflow as tf
 
         from xdomain_tf.export.tflite_export import bucketed_inputs
 
-        names = list(self.domains)
-        domain_id = np.array([names.index(domain) for domain in domains], np.int32)
+        domain_id = np.asarray(domain_id, np.int32)
         if self.with_tokenizer:
             text = np.array([text.encode("utf-8") for text in texts], dtype=object)
-            outputs = self.run(text=text, domain_id=domain_id)
-            label_id, score = outputs["label_id"], outputs["score"]
-        else:
-            features = self.preprocessor(tf.constant(texts))
-            inputs = {name: features[name].numpy() for name in ("token_ids", "segment_ids", "padding_mask")}
-            label_id, score = np.zeros(len(texts), np.int64), np.zeros(len(texts), np.float32)
-            for signature, (rows, part) in bucketed_inputs({**inputs, "domain_id": domain_id}, self.lengths).items():
-                outputs = self.run(signature, **part)
-                label_id[rows], score[rows] = outputs["label_id"], outputs["score"]
-        labels = [self.domains[domain][int(index)] for domain, index in zip(domains, label_id)]
-        return labels, score
+            return self.run(text=text, domain_id=domain_id)
+        inputs = {name: value.numpy() for name, value in self._tokenize(texts).items()}
+        merged = {}
+        for signature, (rows, part) in bucketed_inputs({**inputs, "domain_id": domain_id}, self.lengths).items():
+            for name, value in self.run(signature, **part).items():
+                if name not in merged:
+                    merged[name] = np.zeros((len(texts), *value.shape[1:]), value.dtype)
+                merged[name][rows] = value
+        return merged
+
+    def _tokenize(self, texts):
+        import tensorflow as tf
+
+        if self._tokenize_graph is None:
+            # A graph call costs a third of the eager one (0.45 against 1.4 ms for one text).
+            names = ("token_ids", "segment_ids", "padding_mask")
+            self._tokenize_graph = tf.function(
+                lambda text: {name: self.preprocessor(text)[name] for name in names},
+                input_signature=[tf.TensorSpec([None], tf.string)],
+            )
+        return self._tokenize_graph(tf.constant(texts, tf.string))
+
+    def _predict_batch(self, texts, domains, text_pairs):
+        names = list(self.domains)
+        outputs = self.classify(texts, [names.index(domain) for domain in domains])
+        labels = [self.domains[domain][int(index)] for domain, index in zip(domains, outputs["label_id"])]
+        return labels, outputs["score"]
 
 
 def _checked_strings(name, array):
