@@ -107,6 +107,26 @@ def test_unreachable_archive_is_a_clear_error(tmp_path, monkeypatch):
     assert "E: Failed to fetch" in message and "from_file" in message
 
 
+
+def test_missing_debian_keyring_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(debian_archive.shutil, "which", lambda name: "/usr/bin/apt-get")
+    monkeypatch.setattr(debian_archive, "DEFAULT_KEYRING", str(tmp_path / "debian-archive-keyring.gpg"))
+
+    def unverifiable(command, env, **kwargs):
+        sources = (tmp_path / "apt" / "sources.list.d" / "debian.sources").read_text()
+        assert "Signed-By" not in sources  # no keyring file to name
+        return subprocess.CompletedProcess(
+            command, 100, stdout="",
+            stderr="W: GPG error: http://deb.debian.org/debian bookworm InRelease: NO_PUBKEY 6ED0E7B82643E131\n",
+        )
+
+    monkeypatch.setattr(debian_archive.subprocess, "run", unverifiable)
+    with pytest.raises(XDomainError) as info:
+        fetch_debian_lists(["en"], tmp_path)
+    message = str(info.value)
+    assert "NO_PUBKEY" in message and "apt-get install debian-archive-keyring" in message
+    assert "\n" not in message
+
 def test_language_without_translations_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(debian_archive.shutil, "which", lambda name: "/usr/bin/apt-get")
 

@@ -116,3 +116,20 @@ def test_training_curves_plot_png(tmp_path):
     with pytest.raises(XDomainError, match="known: none"):
         plots.training_curves_plot({"epochs": []}, tmp_path / "x.png")
     assert math.isnan(HISTORY["epochs"][1]["val_accuracy"])  # input left unchanged
+
+
+def test_without_a_path_each_plot_returns_its_figure_and_writes_nothing(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    monkeypatch.chdir(tmp_path)
+    confusion = plots.confusion_matrix_plot([[3, 1], [0, 2]], ["a", "b"], title="news")
+    transfer = plots.transfer_matrix_plot([[0.9, 0.2]], ["a"], ["a", "b"], title="macro-F1")
+    curves = plots.training_curves_plot(HISTORY, metrics=["loss"])
+    assert all(isinstance(figure, Figure) for figure in (confusion, transfer, curves))
+    assert confusion.axes[0].get_title() == "news" and _cell_texts(confusion.axes[0])[(1, 1)] == "2"
+    assert _cell_texts(transfer.axes[0]) == {(0, 0): "0.900", (0, 1): "0.200"}
+    assert [a.get_title() for a in curves.axes] == ["loss"]
+    assert list(tmp_path.iterdir()) == []
+    # The figure renders as the PNG a notebook shows inline.
+    curves.savefig(tmp_path / "shown.png")
+    assert _read_png(tmp_path / "shown.png").shape == (320, 420, 4)

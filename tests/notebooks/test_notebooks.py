@@ -1,75 +1,32 @@
 """Runs every notebook in notebooks/ top to bottom in SMALL mode and checks its results.
 
-Each notebook runs in a fresh kernel whose Python is this interpreter (a kernelspec
-written to a temporary folder, so no installed kernel is needed or used), with its
-working directory in tmp_path: the committed notebooks are never modified. The last
-code cell of every notebook prints one JSON line of results, checked here.
+Each notebook runs in a fresh kernel whose Python is this interpreter, with its working
+directory in tmp_path (see notebook_runner.py): the committed notebooks are never
+modified. The last code cell of every notebook prints one JSON line of results, checked here.
 """
 import json
 import math
-import pathlib
-import sys
 
 import pytest
+
+from notebook_runner import NOTEBOOKS, last_json_line
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO_ROOT / "notebooks"
 NOTEBOOK_NAMES = sorted(path.stem for path in NOTEBOOKS.glob("*.ipynb"))
-KERNEL_NAME = "xdomain-tf-test-python"
 CELL_TIMEOUT_S = 300
 
 
-def _kernel_manager(folder, env):
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    spec_dir = folder / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "xdomain_tf test",
-        "language": "python",
-        "env": env,
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    specs = KernelSpecManager(kernel_dirs=[str(folder / "kernels")], ensure_native_kernel=False)
-    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
-
-
 def execute(name, tmp_path):
-    """Executes notebooks/<name>.ipynb in SMALL mode; returns the executed notebook."""
-    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    """Executes notebooks/<name>.ipynb in SMALL mode; returns the executed notebook and its folder."""
+    from notebook_runner import execute as run_notebook
+
     work = tmp_path / "work"
-    work.mkdir()
-    env = {
-        "XDOMAIN_TF_NOTEBOOK_SMALL": "1",
-        "XDOMAIN_TF_REPO_ROOT": str(REPO_ROOT),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "KERAS_BACKEND": "tensorflow",
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-    }
-    kernel = _kernel_manager(tmp_path, env)
-    client = nbclient.NotebookClient(
-        notebook, km=kernel, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(work)}}
-    )
-    try:
-        client.execute()
-    finally:
-        # nbclient leaves a kernel it did not create running.
-        if kernel.has_kernel:
-            kernel.shutdown_kernel(now=True)
-        nbformat.write(notebook, tmp_path / f"{name}.executed.ipynb")
+    notebook = run_notebook(name, work, small=True, timeout=CELL_TIMEOUT_S,
+                            executed=tmp_path / f"{name}.executed.ipynb")
     return notebook, work
-
-
-def last_json_line(notebook):
-    cell = [c for c in notebook.cells if c.cell_type == "code"][-1]
-    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
-    return json.loads(text.strip().splitlines()[-1])
 
 
 def images(notebook):
@@ -92,6 +49,9 @@ def test_committed_notebooks_carry_no_outputs():
         sources = [c.source for c in notebook.cells if c.cell_type == "code"]
         assert "google.colab" in sources[0], f"{name}: the first code cell must install the package in Colab"
         assert any('os.environ.get("XDOMAIN_TF_NOTEBOOK_SMALL") == "1"' in s for s in sources), name
+        # The reader learns up front how long the full run takes, on either kind of runtime.
+        run_time = [c.source for c in notebook.cells if c.cell_type == "markdown" and "**Run time**" in c.source]
+        assert len(run_time) == 1 and "CPU" in run_time[0] and "GPU" in run_time[0], name
 
 
 def check_multi_domain_finetuning(result, notebook, work):
@@ -103,6 +63,9 @@ def check_multi_domain_finetuning(result, notebook, work):
     assert result["steps"] == 27  # 144 training examples / batch 16 = 9 steps, 3 epochs
     assert len(result["predictions"]) == 4
     assert images(notebook) == 3  # learning curves + one confusion matrix per domain
+    figures = work / "runs/multi_domain_finetuning-small/figures"
+    assert sorted(p.name for p in figures.iterdir()) == ["confusion_news.png", "confusion_software.png",
+                                                         "training_curves.png"]
     assert json.loads((work / "runs/multi_domain_finetuning-small/evaluation.json").read_text())["overall"]["n"] == 48
 
 
@@ -117,16 +80,23 @@ def check_domain_adaptive_pretraining(result, notebook, work):
     assert domains["software"]["after_loss"] < domains["software"]["before_loss"]
     for init in ("general", "adapted"):
         assert is_score(result["downstream"][init]["macro_f1"])
-    assert images(notebook) >= 2
+    assert images(notebook) == 3  # learning curves of both runs + the before/after bars
+    figures = work / "runs/domain_adaptive_pretraining-small/figures"
+    assert sorted(p.name for p in figures.iterdir()) == ["curves_adapted.png", "curves_general.png",
+                                                         "mlm_before_after.png"]
 
 
 def check_cross_lingual_transfer(result, notebook, work):
-    assert result["train_langs"] == ["de", "en", "fr"] and result["eval_langs"] == ["de", "en", "fr"]
+    assert result["train_langs"] == ["en", "de", "fr"] and result["eval_langs"] == ["en", "de", "fr"]
     assert len(result["matrix"]) == 3 and all(len(row) == 3 for row in result["matrix"])
     assert all(is_score(value) for row in result["matrix"] for value in row)
     assert set(result["zero_shot_from_en"]) == {"de", "fr"}
-    assert result["zero_shot_from_en"]["de"] == result["matrix"][1][0]
+    assert result["zero_shot_from_en"]["de"] == result["matrix"][0][1]
+    # The fixture has 12 sentences per language and section, train and 6 test: all kept.
+    assert result["train_sizes"] == {"en": 36, "de": 36, "fr": 36}
+    assert result["test_sizes"] == {"en": 18, "de": 18, "fr": 18}
     assert images(notebook) == 1
+    assert (work / "runs/cross_lingual_transfer-small/figures/transfer_matrix.png").is_file()
 
 
 def check_export_serving_tflite(result, notebook, work):

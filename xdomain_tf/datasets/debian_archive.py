@@ -186,6 +186,9 @@ def fetch_debian_lists(
     lists = _classify(sorted(lists_dir.glob(prefix + "*")))
     if result.returncode != 0 or not lists.packages:
         detail = "; ".join(problems[:3]) or f"exit code {result.returncode}"
+        if not os.path.exists(DEFAULT_KEYRING):  # e.g. Ubuntu: apt cannot check Debian's signature
+            detail += (f"; the Debian archive keyring {DEFAULT_KEYRING} is missing: install it with "
+                       "`apt-get install debian-archive-keyring` (Ubuntu packages it too)")
         raise OperationError(f"could not fetch the Debian archive ({mirror} {suite}): {detail}; {hint}")
     try:
         selected = _select(lists, languages)

@@ -1,8 +1,9 @@
-"""PNG figures: confusion matrices, cross-domain transfer matrices, training curves.
+"""Figures: confusion matrices, cross-domain transfer matrices, training curves.
 
 Figures are drawn with `matplotlib.figure.Figure` on the Agg canvas, never with pyplot,
-so they work without a display and leave a notebook's pyplot state alone. Every file is
-written atomically.
+so they work without a display and leave a notebook's pyplot state alone. Each plot
+function returns the `Figure` (a notebook shows it inline with `display(figure)`) or,
+given a path, writes a PNG there atomically and returns the path.
 """
 import math
 import pathlib
@@ -26,6 +27,8 @@ def _new_figure(width, height):
 
 
 def _save(figure, path):
+    if path is None:
+        return figure
     path = pathlib.Path(path)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
@@ -61,8 +64,8 @@ def _heatmap(axes, values, row_names, col_names, cell_text, vmin=None, vmax=None
     return image
 
 
-def confusion_matrix_plot(matrix, labels, path, title=None):
-    """Writes a confusion matrix (rows true, columns predicted) as a PNG with counts in cells.
+def confusion_matrix_plot(matrix, labels, path=None, title=None):
+    """Draws a confusion matrix (rows true, columns predicted) with counts in cells.
 
     Cells are coloured by the fraction of their row (recall on the diagonal), so rare labels
     are as readable as frequent ones; a row without support stays white.
@@ -70,14 +73,17 @@ def confusion_matrix_plot(matrix, labels, path, title=None):
     Args:
         matrix: a square list of lists (or array) of counts, in `labels` order.
         labels: the label names for both axes.
-        path: the PNG file.
+        path: where to write the figure as a PNG; None (the default) writes nothing.
         title: a title over the figure.
 
     Returns:
-        The written path.
+        The `matplotlib.figure.Figure` when `path` is None, else the written path.
 
     Example:
 
+    >>> figure = confusion_matrix_plot([[3, 1], [0, 2]], ["sport", "tech"], title="news")
+    >>> figure.axes[0].get_title(), [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    ('news', ['sport', 'tech'])
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp(), "confusion.png")
     >>> confusion_matrix_plot([[3, 1], [0, 2]], ["sport", "tech"], path).name
@@ -114,8 +120,8 @@ def _confusion_figure(matrix, labels, title=None):
     return _labelled(figure, axes, "predicted", "true", title)
 
 
-def transfer_matrix_plot(matrix, row_names, col_names, path, title=None):
-    """Writes a cross-domain transfer matrix as a PNG heatmap with the scores in cells.
+def transfer_matrix_plot(matrix, row_names, col_names, path=None, title=None):
+    """Draws a cross-domain transfer matrix as a heatmap with the scores in cells.
 
     Args:
         matrix: rows = the domain trained on, columns = the domain evaluated on; values
@@ -123,14 +129,17 @@ def transfer_matrix_plot(matrix, row_names, col_names, path, title=None):
             (drawn grey, empty).
         row_names: the training domains (e.g. "all but news" for a leave-one-out row).
         col_names: the evaluation domains.
-        path: the PNG file.
+        path: where to write the figure as a PNG; None (the default) writes nothing.
         title: a title over the figure, e.g. "macro-F1".
 
     Returns:
-        The written path.
+        The `matplotlib.figure.Figure` when `path` is None, else the written path.
 
     Example:
 
+    >>> figure = transfer_matrix_plot([[0.9, 0.4]], ["news"], ["news", "debian"])
+    >>> sorted(text.get_text() for text in figure.axes[0].texts)
+    ['0.400', '0.900']
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp(), "transfer.png")
     >>> transfer_matrix_plot([[0.9, 0.4], [0.3, None]], ["news", "debian"],
@@ -175,25 +184,27 @@ def _curves(epochs):
     return curves
 
 
-def training_curves_plot(history, path, metrics=None):
-    """Writes learning curves (one panel per metric, training and validation) as a PNG.
+def training_curves_plot(history, path=None, metrics=None):
+    """Draws learning curves (one panel per metric, training and validation).
 
     Args:
         history: `{"epochs": [{"epoch": 1, "loss": ..., "val_loss": ..., ...}, ...]}` (the
             `MetricsHistory` JSON), or a Keras `History.history` dict of lists.
-        path: the PNG file.
+        path: where to write the figure as a PNG; None (the default) writes nothing.
         metrics: the metric names to draw (without `val_`), in panel order; default: all,
             `loss` first. Step, seconds and examples/s entries are never drawn.
 
     Returns:
-        The written path.
+        The `matplotlib.figure.Figure` when `path` is None, else the written path.
 
     Example:
 
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp(), "curves.png")
     >>> history = {"epochs": [{"epoch": 1, "loss": 0.9, "val_loss": 1.0},
     ...                       {"epoch": 2, "loss": 0.5, "val_loss": 0.7}]}
+    >>> [axes.get_title() for axes in training_curves_plot(history).axes]
+    ['loss']
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp(), "curves.png")
     >>> training_curves_plot(history, path).name
     'curves.png'
     """
