@@ -1,26 +1,34 @@
-"""Cross-lingual zero-shot: a section classifier trained on English Debian descriptions, tested on German and French.
+"""Cross-lingual zero-shot: a section classifier trained on English Debian descriptions, tested on other languages.
 
     python benchmarks/cross_lingual_zero_shot.py --out runs/cross_lingual
+    python benchmarks/cross_lingual_zero_shot.py --languages de,fr,es,it,pt_BR,ru --encoders minilm,recommended \\
+        --in-language minilm,recommended --out runs/cross_lingual_6
 
-Three encoders, all starting from all-MiniLM-L6-v2 (English vocabulary):
+The target languages are `--languages` (Debian translation languages, default de,fr).
+Encoders, all starting from all-MiniLM-L6-v2 (English vocabulary):
 
 - `minilm`: the checkpoint as it is;
-- `mlm`: masked-LM pretraining on the English, German and French sides of the Debian
+- `mlm`: masked-LM pretraining on the English and target-language sides of the Debian
   translation pairs (`xdomain-tf pretrain --objective mlm`);
 - `align`: the same text and steps with translation-pair alignment added
   (`--objective mlm,contrastive`: in-batch contrastive loss between a description and its
   translation);
 - `contrastive` (only with `--encoders ...,contrastive`): the alignment loss alone
-  (`--objective contrastive`), no masked LM.
+  (`--objective contrastive`), no masked LM;
+- `recommended` (only with `--encoders ...,recommended`): the README's recipe: the
+  vocabulary extended with `--extend-add` WordPieces learned on the target languages'
+  training text (`xdomain-tf vocab extend`), then `align`'s pretraining from the extended
+  model.
 
-Each encoder is fine-tuned on English only and evaluated on the English, German and French
-test splits (zero-shot for de/fr), once fully and once with the encoder frozen (a head on
+Each encoder is fine-tuned on English only and evaluated on the English and target-language
+test splits (zero-shot for the targets), once fully and once with the encoder frozen (a head on
 the pretrained features: what the pretraining alone carried over); the upper bound is in-language supervised training
-(fine-tuning on German, on French) from the same encoders. Every step is one CLI command,
+(fine-tuning on each target language) from the `--in-language` encoders. Every step is one CLI command,
 printed before it runs; a step whose output exists is skipped, so an interrupted run
 continues. Translation pairs come from training-split packages only, and splits are drawn
 by source package, so no test package or its translation is seen in pretraining. Prints a
-table and writes `results.json` under `--out`.
+table and writes `results.json` under `--out`, with a `summary`:
+`{encoder: {"zero_shot": {lang: macro_f1}, "in_language": {lang: macro_f1}}}`.
 """
 import argparse
 import collections
@@ -31,24 +39,72 @@ import random
 from cli_steps import evaluate_once, train_once, xdomain_tf
 
 SECTIONS = ["games", "graphics", "mail", "math", "net", "science", "sound", "text"]
-LANGUAGES = ["en", "de", "fr"]
+SOURCE_LANGUAGE = "en"
+BASE_MODEL = "all-minilm-l6-v2"
+# Encoder name -> its pretraining objective (None: the base model as it is).
+ENCODERS = {
+    "minilm": None, "mlm": "mlm", "align": "mlm,contrastive", "contrastive": "contrastive",
+    "recommended": "mlm,contrastive",
+}
+# The encoders whose pretraining starts from the vocabulary-extended base model.
+EXTENDED = ("recommended",)
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/cross_lingual")
+    parser.add_argument("--languages", default="de,fr",
+                        help="comma-separated target languages: Debian translation languages, e.g. de,fr,es,it,pt_BR,ru")
     parser.add_argument("--per-section", type=int, default=150, help="training descriptions per language and section")
     parser.add_argument("--pretrain-steps", type=int, default=250)
     parser.add_argument("--pretrain-lr", default="1e-4")
+    parser.add_argument("--extend-add", type=int, default=4000,
+                        help="WordPieces the recommended encoder adds for the target languages")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--learning-rate", default="1e-4")
-    parser.add_argument("--encoders", default="minilm,mlm,align", help="also: contrastive")
-    parser.add_argument("--in-language", default="minilm,align", help="encoders also fine-tuned on de and on fr")
+    parser.add_argument("--encoders", default="minilm,mlm,align", help=f"any of {', '.join(ENCODERS)}")
+    parser.add_argument("--in-language", default="minilm,align,recommended",
+                        help="encoders (of --encoders) also fine-tuned on each target language")
     return parser
 
 
-def capped_split(path, per_section, out_dir, seed=0):
+def parse_args(argv=None):
+    """The flags, with `languages`, `encoders` and `in_language` as checked lists; a bad
+    value stops the script with one line."""
+    args = build_parser().parse_args(argv)
+    args.languages = target_languages(args.languages)
+    args.encoders = _names(args.encoders, "--encoders")
+    args.in_language = [name for name in _names(args.in_language, "--in-language") if name in args.encoders]
+    return args
+
+
+def target_languages(text):
+    """The target languages of `--languages` (comma-separated Debian language codes such as
+    de, fr, es, it, pt_BR, ru), in order, duplicates dropped; a bad code or the source
+    language stops the script with one line. Whether Debian has descriptions in a language
+    is checked when its Translation lists are read (`prepare_data`)."""
+    from xdomain_tf.datasets.debian_corpus import parse_languages
+    from xdomain_tf.errors import XDomainError
+
+    try:
+        languages = list(parse_languages(text))
+    except XDomainError as error:
+        raise SystemExit(f"--languages: {error}") from None
+    if SOURCE_LANGUAGE in languages:
+        raise SystemExit(f"--languages: {SOURCE_LANGUAGE} is the training language; give the target languages only")
+    return languages
+
+
+def _names(text, flag):
+    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in ENCODERS]
+    if unknown or not names:
+        raise SystemExit(f"{flag}: unknown encoder(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(ENCODERS)}")
+    return names
+
+
+def capped_split(path, per_section, out_dir, languages, seed=0):
     """Per-language files of at most `per_section` records per section (a seeded subset)."""
     from xdomain_tf.data.readers import read_records
     from xdomain_tf.data.writers import write_jsonl
@@ -58,11 +114,13 @@ def capped_split(path, per_section, out_dir, seed=0):
         groups[record["lang"], record["label"]].append(record)
     rng = random.Random(seed)
     paths = {}
-    for lang in LANGUAGES:
+    for lang in languages:
         kept = []
         for section in SECTIONS:
             records = groups[lang, section]
             kept += rng.sample(records, min(per_section, len(records))) if per_section else records
+        if not kept:
+            raise SystemExit(f"{path}: no {lang} descriptions in sections {', '.join(SECTIONS)}")
         rng.shuffle(kept)
         paths[lang] = out_dir / f"{lang}.jsonl"
         write_jsonl(kept, paths[lang])
@@ -71,29 +129,57 @@ def capped_split(path, per_section, out_dir, seed=0):
 
 def prepare_data(args, out):
     from xdomain_tf.datasets import debian_descriptions, debian_parallel_pairs
+    from xdomain_tf.errors import XDomainError
 
-    build = debian_descriptions(languages=LANGUAGES, sections=SECTIONS, verbose=False)
-    train = capped_split(build.paths["train"], args.per_section, out / "data" / "train")
-    test = capped_split(build.paths["test"], 0, out / "data" / "test")
+    languages = [SOURCE_LANGUAGE, *args.languages]
+    try:
+        build = debian_descriptions(languages=languages, sections=SECTIONS, verbose=False)
+    except XDomainError as error:  # e.g. no Translation file for a language
+        raise SystemExit(f"--languages: {error}") from None
+    train = capped_split(build.paths["train"], args.per_section, out / "data" / "train", languages)
+    test = capped_split(build.paths["test"], 0, out / "data" / "test", languages)
     pairs = []
-    for lang in LANGUAGES[1:]:
-        path = out / "data" / f"pairs-en-{lang}.jsonl"
+    for lang in args.languages:
+        path = out / "data" / f"pairs-{SOURCE_LANGUAGE}-{lang}.jsonl"
         if not path.exists():
             debian_parallel_pairs(lang, out=path)
         pairs.append(path)
     return train, test, [str(path) for path in pairs]
 
 
-def encoder_paths(args, out, pairs):
+def claim_out(out, languages):
+    """Records the target languages of `out`: the pretraining there depends on them, so a
+    rerun with other languages must use another folder."""
+    marker = out / "languages.json"
+    if marker.exists() and json.loads(marker.read_text()) != languages:
+        raise SystemExit(
+            f"{out} holds runs for --languages {','.join(json.loads(marker.read_text()))}: use another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(languages))
+
+
+def extended_model(args, out, train):
+    """`xdomain-tf vocab extend` of the base model on the target languages' training text."""
+    run_dir = out / "vocab-extended"
+    if not (run_dir / "model.keras").exists():
+        texts = [str(train[lang]) for lang in args.languages]
+        xdomain_tf(["vocab", "extend", "--init", BASE_MODEL, "--texts", *texts, "--add", args.extend_add,
+                    "--seq-len", args.seq_len, "--out", run_dir])
+    return str(run_dir)
+
+
+def encoder_paths(args, out, pairs, train):
     paths = {}
-    for name in args.encoders.split(","):
-        if name == "minilm":
-            paths[name] = "all-minilm-l6-v2"
+    for name in args.encoders:
+        objective = ENCODERS[name]
+        if objective is None:
+            paths[name] = BASE_MODEL
             continue
-        objective = {"mlm": "mlm", "align": "mlm,contrastive", "contrastive": "contrastive"}[name]
+        init = extended_model(args, out, train) if name in EXTENDED else BASE_MODEL
         run_dir = out / f"pretrain-{name}"
         if not (run_dir / "model.keras").exists():
-            xdomain_tf(["pretrain", "--init", "all-minilm-l6-v2", "--objective", objective, "--train", *pairs,
+            xdomain_tf(["pretrain", "--init", init, "--objective", objective, "--train", *pairs,
                  "--group-by", "lang", "--steps", str(args.pretrain_steps), "--batch-size", "16",
                  "--seq-len", str(args.seq_len), "--learning-rate", args.pretrain_lr, "--out", str(run_dir),
                  "--verbose", "2"])
@@ -113,29 +199,44 @@ def fine_tune_and_score(args, out, init, name, train_path, test, frozen=False):
     return {**scores, **counts}
 
 
-def main():
-    args = build_parser().parse_args()
+def summary(results, languages):
+    """`{encoder: {"zero_shot": {lang: macro_f1}, "in_language": {lang: macro_f1}}}` of the
+    target languages: zero-shot from the full English fine-tuning, in-language only for the
+    encoders fine-tuned in-language."""
+    table = {}
+    for name, scores in results["trained_on_en"].items():
+        table[name] = {"zero_shot": {lang: scores[lang]["macro_f1"] for lang in languages if lang in scores}}
+        own = results["in_language"].get(name)
+        if own:
+            table[name]["in_language"] = {lang: own[lang]["macro_f1"] for lang in languages if lang in own}
+    return table
+
+
+def main(argv=None):
+    args = parse_args(argv)
     out = pathlib.Path(args.out)
+    languages = [SOURCE_LANGUAGE, *args.languages]
+    claim_out(out, args.languages)
     train, test, pairs = prepare_data(args, out)
-    encoders = encoder_paths(args, out, pairs)
-    results = {"trained_on_en": {}, "trained_on_en_frozen": {}, "in_language": {}}
+    encoders = encoder_paths(args, out, pairs, train)
+    results = {"languages": args.languages, "trained_on_en": {}, "trained_on_en_frozen": {}, "in_language": {}}
     for name, init in encoders.items():
         results["trained_on_en"][name] = fine_tune_and_score(args, out, init, f"{name}-en", train["en"], test)
         results["trained_on_en_frozen"][name] = fine_tune_and_score(
             args, out, init, f"{name}-en-frozen", train["en"], test, frozen=True)
-    for name in args.in_language.split(","):
-        if name in encoders:
-            for lang in ("de", "fr"):
-                scores = fine_tune_and_score(args, out, encoders[name], f"{name}-{lang}", train[lang], {lang: test[lang]})
-                results["in_language"].setdefault(name, {})[lang] = scores[lang]
+    for name in args.in_language:
+        for lang in args.languages:
+            scores = fine_tune_and_score(args, out, encoders[name], f"{name}-{lang}", train[lang], {lang: test[lang]})
+            results["in_language"].setdefault(name, {})[lang] = scores[lang]
+    results["summary"] = summary(results, args.languages)
     (out / "results.json").write_text(json.dumps(results, indent=2))
-    print(f"\n{'encoder':<12}{'train':<8}" + "".join(f"{lang:>8}" for lang in LANGUAGES) + "   (test macro-F1)")
+    print(f"\n{'encoder':<12}{'train':<8}" + "".join(f"{lang:>8}" for lang in languages) + "   (test macro-F1)")
     for mode in ("trained_on_en", "trained_on_en_frozen"):
         for name, scores in results[mode].items():
             train_mode = "en" if mode == "trained_on_en" else "en,frz"
-            print(f"{name:<12}{train_mode:<8}" + "".join(f"{scores[lang]['macro_f1']:>8.3f}" for lang in LANGUAGES))
+            print(f"{name:<12}{train_mode:<8}" + "".join(f"{scores[lang]['macro_f1']:>8.3f}" for lang in languages))
     for name, scores in results["in_language"].items():
-        print(f"{name:<12}{'own':<8}{'':>8}" + "".join(f"{scores[lang]['macro_f1']:>8.3f}" for lang in ("de", "fr")))
+        print(f"{name:<12}{'own':<8}{'':>8}" + "".join(f"{scores[lang]['macro_f1']:>8.3f}" for lang in args.languages))
     print(json.dumps(results))
 
 

@@ -1,6 +1,7 @@
 """Multi-domain fine-tuning on real data: ours vs TF-IDF, joint vs single-domain, adapters/LoRA vs full.
 
     python benchmarks/multi_domain_results.py --out runs/multi_domain [--experiments vs_tfidf,small_domain,peft]
+    python benchmarks/multi_domain_results.py --out runs/multi_domain --experiments augmentation
 
 Every model starts from all-MiniLM-L6-v2 (mean pooling). Experiments:
 
@@ -12,6 +13,14 @@ Every model starts from all-MiniLM-L6-v2 (mean pooling). Experiments:
 - `small_domain`: German Debian descriptions with only 200 training examples (25 per
   section), trained alone vs jointly with 1,200 English ones as a second domain with its
   own head (temperature sampling α 0.5); test macro-F1 on the German test split.
+- `augmentation`: `small_domain`'s joint run (the same data) with each training-data
+  augmentation alone, then the best combination, vs none: token masking (`mask:0.1`),
+  deletion (`delete:0.1`), masked-LM replacement (`mlm_replace:0.15`, the masked LM a
+  200-step `pretrain --objective mlm` of MiniLM on the training text) and translate-train
+  (`--augment-pairs`: English <-> German pairs of training-split packages from `data pairs
+  debian`; an English example's translation trains with its domain and label, i.e. through
+  the English head and the shared encoder). The combination joins the augmentations that
+  beat none alone (the two best when fewer did). German test macro-F1 of each.
 - `peft`: the quickstart task at 128 tokens, 2 epochs: full fine-tuning vs per-domain
   bottleneck adapters vs LoRA (rank 8) on the attention projections, both with the encoder
   frozen; test macro-F1 per domain and trainable parameters.
@@ -25,16 +34,20 @@ import json
 import pathlib
 import random
 
-from cli_steps import evaluate_once, train_once
+from cli_steps import evaluate_once, train_once, xdomain_tf
 
 MINILM = ["--init", "all-minilm-l6-v2", "--pooling", "mean", "--batch-size", 32, "--verbose", 2]
 SECTIONS = ["games", "graphics", "mail", "math", "net", "science", "sound", "text"]
+# `augmentation`: run name -> its `--augment` entry (translate-train is `--augment-pairs`).
+AUGMENT_SPECS = {"mask": "mask:0.1", "delete": "delete:0.1", "mlm_replace": "mlm_replace:0.15", "translate": None}
+AUGMENT_MLM_STEPS = 200
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/multi_domain")
-    parser.add_argument("--experiments", default="vs_tfidf,small_domain,peft")
+    parser.add_argument("--experiments", default="vs_tfidf,small_domain,peft",
+                        help="comma-separated: vs_tfidf, vs_tfidf_all_news, small_domain, augmentation, peft")
     return parser
 
 
@@ -78,7 +91,9 @@ def vs_tfidf_all_news(out):
     return {"ours": per_domain(report["domains"]), "tfidf": per_domain(report["baseline"]["domains"])}
 
 
-def small_domain(out):
+def small_domain_data(out):
+    """`{"de-200", "en-1200", "de-test"}` JSONL paths: German and English Debian
+    descriptions as the domains `debian-de` and `debian-en`."""
     from xdomain_tf.data.readers import read_records
     from xdomain_tf.data.writers import write_jsonl
     from xdomain_tf.datasets import debian_descriptions
@@ -97,17 +112,95 @@ def small_domain(out):
             write_jsonl(kept, paths[name])
         test = [{**r, "domain": "debian-de"} for r in read_records(build.paths["test"]) if r["lang"] == "de"]
         write_jsonl(test, paths["de-test"])
+    return paths
+
+
+def small_domain_runs(paths):
+    """`small_domain`'s runs: name -> `train` options."""
     common = [*MINILM, "--seq-len", 64, "--learning-rate", 1e-4]
-    runs = {
+    return {
         # 200 examples: 10 epochs give the single-domain run as many passes over them as it can use.
-        "alone": ["--train", paths["de-200"], "--epochs", 10],
-        "joint": ["--train", paths["de-200"], paths["en-1200"], "--epochs", 3, "--alpha", 0.5],
+        "alone": [*common, "--train", paths["de-200"], "--epochs", 10],
+        "joint": [*common, "--train", paths["de-200"], paths["en-1200"], "--epochs", 3, "--alpha", 0.5],
     }
+
+
+def german_scores(run_dir, paths, options):
+    """Trains `run_dir` (once) and returns its German test scores."""
+    train_once(run_dir, options)
+    report = evaluate_once(run_dir, [paths["de-test"]], "de-test")
+    return per_domain(report["domains"])["debian-de"]
+
+
+def small_domain(out):
+    paths = small_domain_data(out)
+    return {name: german_scores(out / f"small-domain-{name}", paths, options)
+            for name, options in small_domain_runs(paths).items()}
+
+
+def augmentation_flags(names, augment_mlm, pairs):
+    """The `train` flags of the augmentations `names` (keys of `AUGMENT_SPECS`), in that
+    table's order: one `--augment` spec, `--augment-mlm` for `mlm_replace`, `--augment-pairs`
+    for `translate`.
+
+    >>> augmentation_flags(["translate", "mask", "mlm_replace"], "runs/mlm", "pairs.jsonl")
+    ['--augment', 'mask:0.1,mlm_replace:0.15', '--augment-mlm', 'runs/mlm', '--augment-pairs', 'pairs.jsonl']
+    """
+    names = [name for name in AUGMENT_SPECS if name in names]
+    specs = [AUGMENT_SPECS[name] for name in names if AUGMENT_SPECS[name]]
+    flags = ["--augment", ",".join(specs)] if specs else []
+    if "mlm_replace" in names:
+        flags += ["--augment-mlm", augment_mlm]
+    if "translate" in names:
+        flags += ["--augment-pairs", pairs]
+    return flags
+
+
+def augmentation_runs(joint, augment_mlm, pairs):
+    """`augmentation`'s single runs: name -> `(run folder name, train options)`; `none` is
+    `small_domain`'s joint run itself (the same options, trained once)."""
+    runs = {"none": ("small-domain-joint", list(joint))}
+    for name in AUGMENT_SPECS:
+        runs[name] = (f"augment-{name}", [*joint, *augmentation_flags([name], augment_mlm, pairs)])
+    return runs
+
+
+def best_combination(macro_f1):
+    """The augmentations to combine, from each one's German macro-F1 alone (`macro_f1`:
+    name -> score, `none` included): those that beat `none`, or the two best when fewer
+    than two did.
+
+    >>> best_combination({"none": 0.70, "mask": 0.72, "delete": 0.69, "mlm_replace": 0.71, "translate": 0.75})
+    ['mask', 'mlm_replace', 'translate']
+    >>> best_combination({"none": 0.70, "mask": 0.68, "delete": 0.69, "mlm_replace": 0.71, "translate": 0.60})
+    ['delete', 'mlm_replace']
+    """
+    singles = {name: score for name, score in macro_f1.items() if name in AUGMENT_SPECS}
+    helped = [name for name in AUGMENT_SPECS if name in singles and singles[name] > macro_f1["none"]]
+    if len(helped) >= 2:
+        return helped
+    best = sorted(singles, key=lambda name: -singles[name])[:2]
+    return [name for name in AUGMENT_SPECS if name in best]
+
+
+def augmentation(out):
+    paths = small_domain_data(out)
+    pairs = paths["de-test"].parent / "pairs-en-de.jsonl"
+    if not pairs.exists():
+        xdomain_tf(["data", "pairs", "debian", "--language", "de", "--out", pairs])
+    augment_mlm = out / "augment-mlm"
+    if not (augment_mlm / "model.keras").exists():
+        xdomain_tf(["pretrain", "--init", "all-minilm-l6-v2", "--objective", "mlm",
+                    "--train", paths["de-200"], paths["en-1200"], "--steps", AUGMENT_MLM_STEPS, "--batch-size", 16,
+                    "--seq-len", 64, "--learning-rate", 2e-4, "--out", augment_mlm, "--verbose", 2])
+    joint = small_domain_runs(paths)["joint"]
     results = {}
-    for name, options in runs.items():
-        train_once(out / f"small-domain-{name}", [*common, *options])
-        report = evaluate_once(out / f"small-domain-{name}", [paths["de-test"]], "de-test")
-        results[name] = per_domain(report["domains"])["debian-de"]
+    for name, (folder, options) in augmentation_runs(joint, augment_mlm, pairs).items():
+        results[name] = german_scores(out / folder, paths, options)
+    combined = best_combination({name: scores["macro_f1"] for name, scores in results.items()})
+    options = [*joint, *augmentation_flags(combined, augment_mlm, pairs)]
+    results["combined"] = {**german_scores(out / f"augment-{'+'.join(combined)}", paths, options),
+                           "augmentations": combined}
     return results
 
 
@@ -127,14 +220,21 @@ def peft(out):
     return results
 
 
-def main():
-    args = build_parser().parse_args()
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    experiments = {
+        "vs_tfidf": vs_tfidf, "vs_tfidf_all_news": vs_tfidf_all_news, "small_domain": small_domain,
+        "augmentation": augmentation, "peft": peft,
+    }
+    names = args.experiments.split(",")
+    unknown = [name for name in names if name not in experiments]
+    if unknown:
+        raise SystemExit(f"--experiments: unknown {', '.join(unknown)}; known: {', '.join(experiments)}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    experiments = {"vs_tfidf": vs_tfidf, "vs_tfidf_all_news": vs_tfidf_all_news, "small_domain": small_domain, "peft": peft}
-    for name in args.experiments.split(","):
+    for name in names:
         results[name] = experiments[name](out)
         results_path.write_text(json.dumps(results, indent=2))
     for name in ("vs_tfidf", "vs_tfidf_all_news"):
@@ -145,6 +245,12 @@ def main():
     if "small_domain" in results:
         print(f"\nGerman (200 training examples): alone {results['small_domain']['alone']['macro_f1']:.3f}, "
               f"joint with English {results['small_domain']['joint']['macro_f1']:.3f} (test macro-F1)")
+    if "augmentation" in results:
+        none = results["augmentation"]["none"]["macro_f1"]
+        print(f"\n{'augmentation':<34}{'de_f1':>8}{'vs none':>9}   (German test macro-F1, joint with English)")
+        for name, scores in results["augmentation"].items():
+            label = f"combined: {'+'.join(scores['augmentations'])}" if name == "combined" else name
+            print(f"{label:<34}{scores['macro_f1']:>8.3f}{scores['macro_f1'] - none:>+9.3f}")
     if "peft" in results:
         print(f"\n{'mode':<10}{'trainable':>12}{'fraction':>10}" + "".join(
             f"{domain:>10}" for domain in next(iter(results["peft"].values()))["domains"]))

@@ -33,6 +33,7 @@ ACCEPTED = {
     "group_by": "one of domain, lang, domain_lang", "languages": "a string", "pair_source_lang": "a string",
     "report_before": "true or false", "unconditioned_rate": "in [0, 1]",
     "class_weights": "a string", "label_sampling": "one of natural, balanced",
+    "augment": "a string", "augment_mlm": "a string", "augment_pairs": "a string", "augment_seed": "an integer",
 }
 # Two values of the wrong type per kind of option: YAML `true` is never a count, nor 1 a boolean.
 WRONG = {

@@ -1,4 +1,5 @@
-"""`xdomain-tf evaluate`: per-domain accuracy, macro-F1, per-label scores and confusion matrices."""
+"""`xdomain-tf evaluate`: per-domain accuracy, macro-F1, per-label scores, the worst label's F1
+and confusion matrices."""
 import dataclasses
 import json
 import typing
@@ -43,7 +44,8 @@ def add_parser(subparsers):
         subparsers,
         "evaluate",
         help="evaluate a trained run on labelled data, per domain",
-        description="Accuracy, macro-F1, per-label precision/recall/F1 and a confusion matrix per\ndomain.",
+        description="Accuracy, macro-F1, per-label precision/recall/F1/support, the worst label's F1\n"
+                    "and a confusion matrix per domain.",
         examples=EXAMPLES,
     )
     add_option_flags(parser, EvaluateOptions, flags={
@@ -58,6 +60,7 @@ def add_parser(subparsers):
 
 def run(args):
     from xdomain_tf.data.readers import read_records
+    from xdomain_tf.evaluation.classification_metrics import worst_label
     from xdomain_tf.evaluation.multi_domain_report import evaluation_report, write_report
     from xdomain_tf.tasks import load_classifier
     from xdomain_tf.training.record_classification import classify_records, evaluate_rows
@@ -65,6 +68,8 @@ def run(args):
     classifier, run_dir = load_classifier(args.model)
     records = list(read_records(args.data))
     report = evaluation_report(evaluate_rows(classify_records(classifier, records, args.batch_size), classifier.domains))
+    for scores in report["domains"].values():
+        scores["worst_label"] = worst_label(scores["per_label"])
     if args.baseline:
         from xdomain_tf.errors import XDomainError
         from xdomain_tf.evaluation.tfidf_baseline import TfidfBaseline
@@ -80,13 +85,24 @@ def run(args):
 
 
 def _print_table(report):
+    """Prints a row per domain (and overall), then each domain's per-label scores, then the
+    overall scores as one JSON line."""
     baseline = report.get("baseline", {}).get("domains", {})
     header = f"{'domain':<16}{'n':>7}{'accuracy':>10}{'macro_f1':>10}" + (f"{'tfidf_f1':>10}" if baseline else "")
-    print(header)
+    print(header + f"{'worst_f1':>10}  worst_label")
     for domain, scores in {**report["domains"], "overall": report["overall"]}.items():
         line = f"{domain:<16}{scores['n']:>7}{scores['accuracy']:>10.4f}{scores['macro_f1']:>10.4f}"
         if baseline:
             other = baseline.get(domain) or (report["baseline"]["overall"] if domain == "overall" else None)
-            line += f"{other['macro_f1']:>10.4f}" if other else ""
-        print(line)
+            line += f"{other['macro_f1']:>10.4f}" if other else f"{'':>10}"
+        worst = scores.get("worst_label")
+        if worst:
+            line += f"{worst['f1']:>10.4f}  {worst['label']}"
+        print(line.rstrip())
+    for domain, scores in report["domains"].items():
+        width = max(24, 4 + max(map(len, scores["per_label"]), default=0))
+        print(f"\n{domain:<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+        for label, row in scores["per_label"].items():
+            print(f"  {label:<{width - 2}}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}"
+                  f"{row['support']:>9}")
     print(json.dumps({"overall": report["overall"]}))

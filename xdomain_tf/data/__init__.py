@@ -4,8 +4,9 @@ Readers and writers load without TensorFlow; the pipeline functions import it on
 """
 
 __all__ = [
-    "data_format", "distribute", "FIELDS", "LabelSpace", "make_dataset", "normalize_record",
-    "read_records", "ReadReport", "sampling_probabilities", "write_jsonl", "write_tfrecord",
+    "augmentation", "ContextualReplacement", "data_format", "distribute", "FIELDS", "LabelSpace",
+    "make_dataset", "normalize_record", "read_records", "ReadReport", "sampling_probabilities",
+    "TokenDeletion", "TokenMasking", "TranslateTrain", "write_jsonl", "write_tfrecord",
 ]
 
 from xdomain_tf.utils.lazy_loading import lazy_exports  # noqa: E402
@@ -21,5 +22,8 @@ __getattr__, __dir__ = lazy_exports(
         "xdomain_tf.data.sampling": ["sampling_probabilities"],
         "xdomain_tf.data.pipeline": ["make_dataset"],
         "xdomain_tf.data.distributed_input": ["distribute"],
+        "xdomain_tf.data.augmentation": [
+            "augmentation", "ContextualReplacement", "TokenDeletion", "TokenMasking", "TranslateTrain",
+        ],
     },
 )

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from xdomain_tf.data import readers
+from xdomain_tf.data.augmentation import Augmenter
 from xdomain_tf.data.read_report import ReadReport
 from xdomain_tf.data.record_schema import normalize_record
 from xdomain_tf.data.sampling import sampling_probabilities
@@ -40,6 +41,8 @@ def make_dataset(
     in_memory_limit=100_000,
     input_context=None,
     label_sampling="natural",
+    augment=None,
+    augment_seed=None,
 ):
     """A batched, tokenized `tf.data.Dataset` over records of one or more domains.
 
@@ -98,6 +101,15 @@ def make_dataset(
             (each example as often as any other) or `"balanced"` (each of the domain's
             labels equally often: minority examples repeat more; the domain's share of the
             mixture is unchanged).
+        augment: training only: augmentation steps (see `xdomain_tf.data.augmentation`):
+            `RecordAugmentation`s such as `TranslateTrain` add records before sampling;
+            plain callables map each batch's `tf.string` texts to augmented texts before
+            tokenization (bucketing uses the texts before); `TokenAugmentation`s such as
+            `TokenMasking(0.1)`, `TokenDeletion(0.1)` or `ContextualReplacement` rewrite
+            the packed batch. Each stage runs its steps in the order given; labels and
+            special tokens are never changed. Deterministic under `augment_seed`, and
+            different in every epoch.
+        augment_seed: seed of the token augmentations (default: `seed`).
 
     Returns:
         A `tf.data.Dataset`, prefetched.
@@ -126,9 +138,17 @@ def make_dataset(
         # One batch for all replicas of this pipeline, split below, so that the replicas
         # of a step get the same padded width.
         batch_size = per_replica * replicas
+    augmenter = None
+    if augment:
+        if not training:
+            raise XDomainError("augment applies to training data only; evaluation data is never augmented")
+        augmenter = Augmenter(
+            augment, getattr(preprocessor, "tokenizer", None), seed=seed if augment_seed is None else augment_seed
+        )
     source = _Source(
         records_or_paths, label_space, default_domain, with_labels, on_error, shard, keep_ids,
         memory_limit=in_memory_limit if training else 0,
+        expand=augmenter.expand if augmenter is not None and augmenter.record_steps else None,
     )
     if training:
         examples = _training_mixture(
@@ -140,8 +160,11 @@ def make_dataset(
     if bucketing:
         boundaries = _bucket_boundaries(bucket_boundaries, preprocessor)
     batched = _batch_and_pack(
-        examples, preprocessor, batch_size, boundaries, drop_remainder, source.has_pair
+        examples, preprocessor, batch_size, boundaries, drop_remainder, source.has_pair,
+        augment_texts=augmenter.augment_texts if augmenter is not None and augmenter.text_steps else None,
     )
+    if augmenter is not None and augmenter.token_steps:
+        batched = augmenter.augment_batches(batched, _derive_seed(augmenter.seed, "augment", shard[1]))
     to_model = _model_io(label_space, multi_head, with_labels)
     dataset = batched.map(to_model, num_parallel_calls=tf.data.AUTOTUNE)
     if replicas > 1:
@@ -155,13 +178,14 @@ class _Source:
 
     def __init__(
         self, records_or_paths, label_space, default_domain, with_labels, on_error, shard,
-        keep_ids, memory_limit,
+        keep_ids, memory_limit, expand=None,
     ):
         self.label_space = label_space
         self.require_label = with_labels
         self.on_error = on_error
         self.shard = shard
         self.keep_ids = keep_ids
+        self.expand = expand
         self.files, self.records = _classify_input(records_or_paths, default_domain)
         if self.files is None:
             memory_limit = float("inf")  # the records are in memory already
@@ -212,6 +236,14 @@ class _Source:
                 yield record_domain, label_id, record, source
 
     def _located(self, domain_id, report, warn):
+        if self.expand is None:
+            yield from self._read(domain_id, report, warn)
+            return
+        for record, path, line, source in self._read(domain_id, report, warn):
+            for expanded in self.expand(record):
+                yield expanded, path, line, source
+
+    def _read(self, domain_id, report, warn):
         report = report or ReadReport()
         if self.files is None:
             for index, record in enumerate(self.records, 1):
@@ -448,7 +480,7 @@ def _preprocessor_inputs(batch, has_pair):
     return batch["text"]
 
 
-def _batch_and_pack(examples, preprocessor, batch_size, boundaries, drop_remainder, has_pair):
+def _batch_and_pack(examples, preprocessor, batch_size, boundaries, drop_remainder, has_pair, augment_texts=None):
     if boundaries is None:
         batched = examples.batch(batch_size, drop_remainder=drop_remainder)
     else:
@@ -474,6 +506,8 @@ def _batch_and_pack(examples, preprocessor, batch_size, boundaries, drop_remaind
         )
 
     def pack(batch):
+        if augment_texts is not None:
+            batch = {**batch, "text": augment_texts(batch["text"])}
         features = dict(preprocessor(_preprocessor_inputs(batch, has_pair)))
         if boundaries is not None:
             longest = tf.reduce_max(

@@ -5,6 +5,8 @@ import numpy as np
 
 from xdomain_tf.errors import XDomainError
 
+__all__ = ["classification_report", "worst_label"]
+
 
 def classification_report(y_true, y_pred, labels):
     """Scores predictions of one label set: accuracy, macro-F1, per-label metrics, confusion.
@@ -89,3 +91,26 @@ def classification_report(y_true, y_pred, labels):
         },
         "confusion_matrix": matrix.tolist(),
     }
+
+
+def worst_label(per_label):
+    """The label with the lowest F1 among those with support (the first of equals).
+
+    Args:
+        per_label: `{label: {"f1", "support", ...}}`, as in `classification_report`.
+
+    Returns:
+        `{"label", "f1"}`, or None when no label has support (a label the data does not
+        hold has F1 0.0 by convention, which says nothing about the model).
+
+    Example:
+
+    >>> report = classification_report(["a", "a", "b", "c"], ["a", "b", "b", "c"], labels=["a", "b", "c", "d"])
+    >>> worst_label(report["per_label"])
+    {'label': 'a', 'f1': 0.6666666666666666}
+    """
+    supported = [(label, scores["f1"]) for label, scores in per_label.items() if scores["support"]]
+    if not supported:
+        return None
+    label, f1 = min(supported, key=lambda item: item[1])
+    return {"label": label, "f1": f1}

@@ -237,7 +237,10 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
 
     # --- data: every accepted input kind -> a batched dataset of model inputs ---
 
-    def dataset(self, x, y=None, batch_size=None, shuffle=False, seed=None, labelled=None, bucket_by_length=False):
+    def dataset(
+        self, x, y=None, batch_size=None, shuffle=False, seed=None, labelled=None, bucket_by_length=False,
+        augment=None, augment_seed=None,
+    ):
         """A batched `tf.data.Dataset` of model inputs (and per-domain targets) from any
         accepted input (see the class docstring), with a known number of batches.
 
@@ -256,23 +259,41 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
                 length, cut into batches, and the batches are shuffled; each batch is
                 padded to its longest text. Long and short texts (news articles, package
                 descriptions) then stop paying for each other's padding.
+            augment: for training data: the augmentation steps of
+                `xdomain_tf.data.augmentation` (a list, applied as `make_dataset` applies
+                them) or an `--augment` spec such as `"mask:0.1,delete:0.1"`.
+                `RecordAugmentation`s (`TranslateTrain`) add examples (Python inputs
+                only); callables `texts -> texts` rewrite each batch's texts before
+                tokenization; `TokenAugmentation`s (`TokenMasking`, `TokenDeletion`,
+                `ContextualReplacement`) rewrite the packed batch, never special tokens,
+                padding or labels.
+            augment_seed: the seed of the token steps (default: `seed`, else 0): the
+                same seeds give the same batches; every batch and epoch draws anew.
         """
         batch_size = checked_batch_size(batch_size)
+        augmenter = self._augmenter(augment, seed if augment_seed is None else augment_seed)
         if isinstance(x, dict) and "token_ids" in x:  # already packed features
             x = tf.data.Dataset.from_tensor_slices(x if y is None else (x, _as_targets(y)))
         if isinstance(x, tf.data.Dataset):
-            return self._from_dataset(x, batch_size, labelled)
+            if augmenter is not None and augmenter.record_steps:
+                raise XDomainError(
+                    "record augmentations (TranslateTrain) need Python inputs (columns, records or files), "
+                    "not a tf.data.Dataset"
+                )
+            return self._from_dataset(x, batch_size, labelled, augmenter)
         columns = self._labelled_columns(x, y, labelled)
+        if augmenter is not None and augmenter.record_steps:
+            columns = _expanded(columns, augmenter)
         count = len(columns["text"])
         dataset = tf.data.Dataset.from_tensor_slices(columns)
         if shuffle:
             dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
         if not (shuffle and bucket_by_length):
-            return self._batched(dataset, batch_size)
+            return self._batched(dataset, batch_size, augmenter=augmenter)
         window = batch_size * LENGTH_WINDOW_BATCHES
         dataset = dataset.batch(window).map(_sorted_by_length).unbatch()
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
-        batches = self._batched(dataset, batch_size, pad_to="longest")
+        batches = self._batched(dataset, batch_size, pad_to="longest", augmenter=augmenter)
         return batches.shuffle(LENGTH_WINDOW_BATCHES, seed=seed, reshuffle_each_iteration=True)
 
     def _labelled_columns(self, x, y, labelled):
@@ -285,12 +306,31 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             raise XDomainError("no examples given")
         return columns
 
-    def _batched(self, dataset, batch_size, pad_to=None):
+    def _augmenter(self, augment, seed):
+        """The `Augmenter` of `augment` (steps or a spec), or None for no augmentation."""
+        from xdomain_tf.data.augmentation import Augmenter, augmentations_from_spec, parse_augment_spec
+
+        if augment is None:
+            return None
+        if isinstance(augment, str):
+            if any(name == "mlm_replace" for name, _ in parse_augment_spec(augment)):
+                raise XDomainError(
+                    "augment mlm_replace needs a masked LM: pass steps, e.g. "
+                    "[ContextualReplacement(0.15, masked_lm)], instead of a spec"
+                )
+            augment = augmentations_from_spec(augment)
+        tokenizer = None if self.preprocessor is None else self.preprocessor.tokenizer
+        augmenter = Augmenter(augment, tokenizer, seed=0 if seed is None else seed)
+        return augmenter if augmenter else None
+
+    def _batched(self, dataset, batch_size, pad_to=None, augmenter=None):
         def preprocess(columns):
+            if augmenter is not None:
+                columns = {**columns, "text": augmenter.augment_texts(columns["text"])}
             return self._preprocess_columns(columns, pad_to)
 
         dataset = dataset.batch(batch_size).map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        return (dataset if augmenter is None else augmenter.augment_batches(dataset)).prefetch(tf.data.AUTOTUNE)
 
     def _inference_dataset(self, x, y, batch_size, labelled):
         """`(dataset, order)` for inference: Python inputs ordered by length, shortest
@@ -440,7 +480,7 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             for index, domain in enumerate(self.domain_names)
         }
 
-    def _from_dataset(self, dataset, batch_size, labelled):
+    def _from_dataset(self, dataset, batch_size, labelled, augmenter=None):
         spec = dataset.element_spec
         x_spec = spec[0] if isinstance(spec, tuple) else spec
         if not isinstance(x_spec, dict) or not ({"text", "token_ids"} & set(x_spec)):
@@ -457,7 +497,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             if "token_ids" in x:
                 features = {name: x[name] for name in TOKEN_FEATURES}
             else:
-                features = self.features(x["text"], x.get("text_pair"))
+                text = x["text"] if augmenter is None else augmenter.augment_texts(x["text"])
+                features = self.features(text, x.get("text_pair"))
             if "domain_id" in x:
                 features["domain_id"] = tf.cast(x["domain_id"], tf.int32)
             elif "domain" in x:
@@ -475,6 +516,8 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
             return keras.utils.pack_x_y_sample_weight(features, self._targets(features["domain_id"], y), sample_weight)
 
         dataset = dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+        if augmenter is not None:
+            dataset = augmenter.augment_batches(dataset)
         if int(dataset.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY):
             # Keras 3 miscounts per-output losses (and warns it "ran out of data") on a
             # finite dataset of unknown length: count it once.
@@ -534,19 +577,34 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
 
     def fit(
         self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True, seed=None,
-        bucket_by_length=False, **kwargs,
+        bucket_by_length=False, augment=None, augment_seed=None, **kwargs,
     ):
         """`keras.Model.fit` on raw text (any accepted input, see the class docstring);
-        `bucket_by_length=True` batches texts of similar length together (see `dataset`).
+        `bucket_by_length=True` batches texts of similar length together, and `augment`
+        augments the training batches (never `validation_data`): steps of
+        `xdomain_tf.data.augmentation` or a spec such as `"mask:0.1,delete:0.1"`, seeded
+        by `augment_seed` (see `dataset`).
 
         `validation_data` is `(x, y)`, `x` with labels inside, or a dataset. Without
         an earlier `compile` (or after `compile()` with the `"auto"` optimizer) every
         `fit` gets a fresh default optimizer whose schedule spans exactly its steps.
+
+        Example:
+
+        >>> texts = ["a late goal won the cup", "shares fell on the market"] * 4
+        >>> clf = MultiDomainTextClassifier.from_preset(
+        ...     "bert_tiny", vocabulary=texts, vocabulary_size=60, sequence_length=16,
+        ...     domains={"news": ["business", "sport"]})
+        >>> history = clf.fit(texts, ["sport", "business"] * 4, batch_size=4, verbose=0,
+        ...                   augment="mask:0.1,delete:0.1", augment_seed=7)
+        >>> len(history.history["loss"])
+        1
         """
         if kwargs.get("validation_split"):
             raise XDomainError("validation_split is not supported: pass validation_data")
         train = self.dataset(
-            x, y, batch_size, shuffle=shuffle, seed=seed, labelled=True, bucket_by_length=bucket_by_length
+            x, y, batch_size, shuffle=shuffle, seed=seed, labelled=True, bucket_by_length=bucket_by_length,
+            augment=augment, augment_seed=augment_seed,
         )
         validation = None
         if validation_data is not None:
@@ -908,6 +966,14 @@ def length_order(texts, text_pairs=None):
     """
     pairs = text_pairs if text_pairs is not None else [""] * len(texts)
     return sorted(range(len(texts)), key=lambda index: len(texts[index]) + len(pairs[index]))
+
+
+def _expanded(columns, augmenter):
+    """The columns with the examples the record steps add, each after its own."""
+    rows = []
+    for index in range(len(columns["text"])):
+        rows += augmenter.expand({key: values[index] for key, values in columns.items()})
+    return {key: np.asarray([row[key] for row in rows], dtype=values.dtype) for key, values in columns.items()}
 
 
 def _sorted_by_length(columns):

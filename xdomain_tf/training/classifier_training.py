@@ -14,7 +14,7 @@ from xdomain_tf.training.training_run import compile_and_build, epoch_steps, fit
 from xdomain_tf.training.training_run import run_training, standard_callbacks, training_optimizer, with_known_cardinality
 
 
-def train_classifier(options, callbacks=None, log=print):
+def train_classifier(options, callbacks=None, log=print, augment=None):
     """Trains a multi-domain classifier and writes its run directory.
 
     Domains and label sets come from the training data. Running the same call again after
@@ -29,6 +29,11 @@ def train_classifier(options, callbacks=None, log=print):
         callbacks: more Keras callbacks for the fit (e.g. `keras.callbacks.TensorBoard`),
             called after the run's own.
         log: where progress lines go.
+        augment: more augmentation steps for the training batches, after those of
+            `options.augment_pairs` and `options.augment` (validation data is never
+            augmented): `xdomain_tf.data.augmentation` steps such as `TokenMasking(0.1)`,
+            or callables mapping a `tf.string` batch of texts to augmented texts (see
+            `make_dataset`).
 
     Returns:
         A dict summary: run directory, steps, trainable and total parameters, best
@@ -38,14 +43,21 @@ def train_classifier(options, callbacks=None, log=print):
 
     >>> from xdomain_tf.training.train_options import TrainOptions
     >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/demo"))  # doctest: +SKIP
+    >>> import tensorflow as tf
+    >>> from xdomain_tf.data.augmentation import TokenMasking
+    >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/aug", augment="delete:0.1"),
+    ...                            augment=[TokenMasking(0.1), tf.strings.lower])  # doctest: +SKIP
     """
     extra_callbacks = list(callbacks or [])
+    extra_augment = [augment] if callable(augment) else list(augment or [])
     return run_training(
-        options, lambda *arguments: _train(*arguments, extra_callbacks=extra_callbacks), log
+        options,
+        lambda *arguments: _train(*arguments, extra_callbacks=extra_callbacks, extra_augment=extra_augment),
+        log,
     )
 
 
-def _train(options, run, distribution, chief, log, extra_callbacks=()):
+def _train(options, run, distribution, chief, log, extra_callbacks=(), extra_augment=()):
     keras.utils.set_random_seed(options.seed)
 
     label_space = _label_space(run, options)
@@ -86,7 +98,8 @@ def _train(options, run, distribution, chief, log, extra_callbacks=()):
             class_weights=_class_weights(options, label_space, log),
         )
 
-        steps_per_epoch, total_steps = _steps(options)
+        translate = _translate_train(options, log)
+        steps_per_epoch, total_steps = _steps(options, translate)
         compile_and_build(
             trainer,
             training_optimizer(options, total_steps, prepared.config.num_hidden_layers, prepared.pretrained),
@@ -100,12 +113,13 @@ def _train(options, run, distribution, chief, log, extra_callbacks=()):
 
     # Replicas must see batches of one width; length bucketing is for single-replica runs.
     bucketing = distribution.num_replicas_in_sync == 1
+    augment = _augmentations(options, preprocessor, translate, log) + list(extra_augment)
 
     def train_data():
         return make_dataset(
             options.train, preprocessor, label_space, options.batch_size, training=True, bucketing=bucketing,
             alpha=options.alpha, seed=options.seed, default_domain=options.default_domain, on_error=options.on_error,
-            label_sampling=options.label_sampling,
+            label_sampling=options.label_sampling, augment=augment, augment_seed=options.augment_seed,
         )
 
     valid_data = None
@@ -181,9 +195,58 @@ def _class_weights(options, label_space, log):
     return weights
 
 
-def _steps(options):
-    """Steps per epoch (one pass over the training examples) and total steps."""
-    return epoch_steps(sum(1 for _ in read_records(options.train, options.default_domain, on_error="skip")), options)
+def _steps(options, translate=None):
+    """Steps per epoch (one pass over the training examples, translations included) and total steps."""
+    records = read_records(options.train, options.default_domain, on_error="skip")
+    return epoch_steps(sum(1 + len(translate(record) if translate else ()) for record in records), options)
+
+
+def _translate_train(options, log):
+    """The `TranslateTrain` step of `options.augment_pairs` (None without it)."""
+    if options.augment_pairs is None:
+        return None
+    from xdomain_tf.data.augmentation import TranslateTrain
+
+    translate = TranslateTrain(options.augment_pairs)
+    log(f"translate-train: {len(translate.translations)} source texts with translations in {options.augment_pairs}")
+    return translate
+
+
+def _augmentations(options, preprocessor, translate, log):
+    """The augmentation steps of the options: translate-train, then `options.augment`."""
+    from xdomain_tf.data.augmentation import augmentations_from_spec, parse_augment_spec
+
+    masked_lm = None
+    if any(name == "mlm_replace" for name, _ in parse_augment_spec(options.augment)):
+        masked_lm = _augment_masked_lm(options.augment_mlm, preprocessor)
+    steps = ([translate] if translate else []) + augmentations_from_spec(options.augment, masked_lm)
+    if steps:
+        log(f"augmentation of the training batches: {', '.join(map(repr, steps))}")
+    return steps
+
+
+def _augment_masked_lm(path, preprocessor):
+    """The `MaskedLM` of `augment_mlm`: its encoder and trained head, on the classifier's vocabulary."""
+    from xdomain_tf.checkpoints.init_resolution import resolve_init
+    from xdomain_tf.errors import XDomainError
+    from xdomain_tf.models.masked_lm import MaskedLM
+    from xdomain_tf.training.pretraining.head_weights import mlm_head_weights_for
+
+    initialized = resolve_init(str(path))
+    if initialized.encoder is None:
+        raise XDomainError(f"augment_mlm {path} is an architecture without weights; give a pretrain run directory")
+    weights = initialized.mlm_head_weights
+    if weights is None:
+        weights = mlm_head_weights_for(path)
+    if weights is None:
+        raise XDomainError(f"augment_mlm {path} has no masked-LM head (a run of pretrain with objective mlm has one)")
+    vocabulary = getattr(initialized.tokenizer, "vocabulary", None)
+    if vocabulary is None or list(vocabulary) != list(preprocessor.tokenizer.vocabulary):
+        raise XDomainError(
+            f"augment_mlm {path} has another vocabulary than the classifier; train from it (init {path}) or from "
+            "an encoder with the same vocab.txt"
+        )
+    return MaskedLM(initialized.encoder, mlm_head_weights=weights)
 
 
 def _dummy_batch():

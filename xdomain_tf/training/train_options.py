@@ -5,6 +5,7 @@ import typing
 
 import yaml
 
+from xdomain_tf.data.augmentation import parse_augment_spec
 from xdomain_tf.data.class_weights import check_class_weights_spec
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.training.option_fields import check_options, document_options, option_field
@@ -85,6 +86,21 @@ class TrainOptions:
     label_sampling: str = option_field(
         "natural", "how training draws a domain's examples: natural, or balanced (each label of the domain equally "
         "often; minority examples repeat)", group="domains", choices=("natural", "balanced"))
+    augment: str = option_field(
+        None, "augmentations of the training batches (never of validation data): comma-separated name:rate, "
+        "applied in the order given: mask (tokens become [MASK]), delete (tokens dropped), mlm_replace (tokens "
+        "replaced by what the masked LM `augment_mlm` predicts there); e.g. mask:0.1,delete:0.1",
+        group="data", metavar="LIST")
+    augment_mlm: str = option_field(
+        None, "the masked LM of mlm_replace: a run directory of xdomain-tf pretrain (or a Hugging Face BERT folder "
+        "with its masked-LM head) sharing the classifier's vocabulary, e.g. the run given as `init`",
+        group="data", metavar="DIR")
+    augment_pairs: str = option_field(
+        None, "translate-train: a file of translation pairs (text, text_pair, lang, as xdomain-tf data pairs "
+        "writes them); a training record whose text is a pair's text also trains as its translation, with the "
+        "same domain and label", group="data", metavar="FILE")
+    augment_seed: int = option_field(None, "seed of the augmentations (default: `seed`)", group="data",
+                                     metavar="N")
     precision: str = option_field("fp32", "compute precision (mixed precision for bf16 and fp16)",
                                   group="distribution", choices=("fp32", "bf16", "fp16"))
     strategy: str = option_field(
@@ -133,6 +149,7 @@ class TrainOptions:
         if self.loss_weighting == "static" and not self.domain_weights:
             raise XDomainError("loss_weighting static needs domain_weights (e.g. {news: 2})")
         check_class_weights_spec(self.class_weights)
+        _check_augmentation(self)
         if self.adapters and self.lora_rank:
             raise XDomainError("choose either adapters or lora_rank, not both")
         if not self.train:
@@ -199,6 +216,20 @@ def _yaml_problem(error):
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
+
+
+def _check_augmentation(options):
+    """Refuses a bad `augment` spec, an `augment_mlm` without mlm_replace (or the
+    reverse) and a missing `augment_pairs` file, before anything is read or loaded."""
+    uses_mlm = any(name == "mlm_replace" for name, _ in parse_augment_spec(options.augment))
+    if uses_mlm and not options.augment_mlm:
+        raise XDomainError("augment mlm_replace needs augment_mlm (the masked LM: a pretrain run directory)")
+    if options.augment_mlm and not uses_mlm:
+        raise XDomainError(f"augment_mlm {options.augment_mlm} is used by mlm_replace only: add e.g. "
+                           "mlm_replace:0.15 to augment")
+    if options.augment_pairs is not None and not pathlib.Path(options.augment_pairs).is_file():
+        what = "a folder, not a file" if pathlib.Path(options.augment_pairs).is_dir() else "no such file"
+        raise XDomainError(f"augment_pairs {options.augment_pairs}: {what}")
 
 
 def _require_folder(name, path):
