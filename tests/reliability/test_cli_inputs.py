@@ -34,6 +34,7 @@ ACCEPTED = {
     "report_before": "true or false", "unconditioned_rate": "in [0, 1]",
     "class_weights": "a string", "label_sampling": "one of natural, balanced",
     "augment": "a string", "augment_mlm": "a string", "augment_pairs": "a string", "augment_seed": "an integer",
+    "align_pairs": "a string", "align_weight": "a number >= 0", "align_temperature": "in [0.001, 10]",
 }
 # Two values of the wrong type per kind of option: YAML `true` is never a count, nor 1 a boolean.
 WRONG = {

@@ -1,6 +1,7 @@
 """`train_classifier`: the Python API behind `xdomain-tf train`."""
 import keras
 import numpy as np
+import tensorflow as tf
 
 from xdomain_tf.data.label_space import LabelSpace
 from xdomain_tf.data.pipeline import make_dataset
@@ -9,7 +10,7 @@ from xdomain_tf.training.callbacks.domain_adversary_schedule import DomainAdvers
 from xdomain_tf.training.callbacks.gradual_unfreezing import apply_unfreezing
 from xdomain_tf.training.callbacks.mean_of_domains import MeanOfDomains
 from xdomain_tf.training.encoder_preparation import prepare_encoder
-from xdomain_tf.training.multi_domain_trainer import MultiDomainTrainer
+from xdomain_tf.training.multi_domain_trainer import ALIGN_INPUT, MultiDomainTrainer
 from xdomain_tf.training.training_run import compile_and_build, epoch_steps, fit_and_keep_best, log_parameter_count
 from xdomain_tf.training.training_run import run_training, standard_callbacks, training_optimizer, with_known_cardinality
 
@@ -19,6 +20,9 @@ def train_classifier(options, callbacks=None, log=print, augment=None):
 
     Domains and label sets come from the training data. Running the same call again after
     an interruption resumes from the last checkpoint in `options.out`.
+
+    With `options.align_pairs`, translation-pair alignment trains beside the classifier
+    (see `MultiDomainTrainer`; `align_loss` in the history).
 
     The run directory's `model.keras` is a `MultiDomainTextClassifier` (tokenizer and
     labels inside): load it with `MultiDomainTextClassifier.from_preset(run_dir)` or
@@ -47,6 +51,8 @@ def train_classifier(options, callbacks=None, log=print, augment=None):
     >>> from xdomain_tf.data.augmentation import TokenMasking
     >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/aug", augment="delete:0.1"),
     ...                            augment=[TokenMasking(0.1), tf.strings.lower])  # doctest: +SKIP
+    >>> summary = train_classifier(TrainOptions(train=["train.jsonl"], out="runs/aligned",
+    ...                                         align_pairs="pairs-de.jsonl", align_weight=0.5))  # doctest: +SKIP
     """
     extra_callbacks = list(callbacks or [])
     extra_augment = [augment] if callable(augment) else list(augment or [])
@@ -62,6 +68,7 @@ def _train(options, run, distribution, chief, log, extra_callbacks=(), extra_aug
 
     label_space = _label_space(run, options)
     log(f"domains: {', '.join(f'{d} ({len(label_space.labels(d))} labels)' for d in label_space.domains)}")
+    pairs = _alignment_pairs(options, distribution, log)
     with distribution.scope():
         prepared = prepare_encoder(
             options.init,
@@ -96,6 +103,8 @@ def _train(options, run, distribution, chief, log, extra_callbacks=(), extra_aug
             adversarial=options.adversarial,
             adversarial_weight=options.adversarial_weight,
             class_weights=_class_weights(options, label_space, log),
+            align_weight=options.align_weight if pairs is not None else 0.0,
+            align_temperature=options.align_temperature,
         )
 
         translate = _translate_train(options, log)
@@ -116,11 +125,12 @@ def _train(options, run, distribution, chief, log, extra_callbacks=(), extra_aug
     augment = _augmentations(options, preprocessor, translate, log) + list(extra_augment)
 
     def train_data():
-        return make_dataset(
+        data = make_dataset(
             options.train, preprocessor, label_space, options.batch_size, training=True, bucketing=bucketing,
             alpha=options.alpha, seed=options.seed, default_domain=options.default_domain, on_error=options.on_error,
             label_sampling=options.label_sampling, augment=augment, augment_seed=options.augment_seed,
         )
+        return data if pairs is None else _with_pairs(data, pairs, preprocessor, options)
 
     valid_data = None
     if options.valid:
@@ -247,6 +257,55 @@ def _augment_masked_lm(path, preprocessor):
             "an encoder with the same vocab.txt"
         )
     return MaskedLM(initialized.encoder, mlm_head_weights=weights)
+
+
+def _alignment_pairs(options, distribution, log):
+    """The translation pairs of `options.align_pairs` as a `PretrainingCorpus` grouped by
+    language (None when alignment is off)."""
+    from xdomain_tf.data.readers import read_records
+    from xdomain_tf.errors import DataError, XDomainError
+    from xdomain_tf.training.pretraining.corpus import PretrainingCorpus
+
+    if options.align_pairs is None or not options.align_weight:
+        return None
+    if distribution.num_replicas_in_sync > 1:
+        raise XDomainError("align_pairs trains on one replica (a pairs batch is not split across replicas yet)")
+    records = []
+    for record, path, line in read_records(
+        options.align_pairs, default_domain="pairs", require_label=False, on_error=options.on_error, with_location=True
+    ):
+        if "text_pair" not in record:
+            raise DataError("a translation pair needs text_pair (the translation)", path=path, line=line,
+                            field="text_pair")
+        records.append(record)
+    corpus = PretrainingCorpus.from_records(records, group_by="lang")
+    if corpus.num_pairs() < 2:
+        raise XDomainError(f"align_pairs {options.align_pairs}: {corpus.num_pairs()} pair(s); the in-batch "
+                           "contrastive loss needs at least 2")
+    sizes = ", ".join(f"{group} {len(values)}" for group, values in corpus.pairs.items())
+    log(f"alignment: {corpus.num_pairs()} translation pairs ({sizes}), weight {options.align_weight:g}, "
+        f"temperature {options.align_temperature:g}")
+    return corpus
+
+
+def _with_pairs(data, corpus, preprocessor, options):
+    """Adds one batch of translation pairs to every training batch, as `features["align"]`.
+
+    The pairs are their own stream rather than a source of the domain mixture: the
+    classification batches stay exactly what they are without alignment, and every step
+    gets a full batch of in-batch negatives. Within the stream, language pairs are drawn
+    by the same temperature sampling (`alpha`) as the domains, shuffled and repeated
+    under `seed` (`contrastive_dataset`, as pretraining's contrastive objective).
+    """
+    from xdomain_tf.training.pretraining.input_pipelines import contrastive_dataset
+
+    batch_size = min(options.batch_size, corpus.num_pairs())
+    pairs = contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=options.alpha,
+                                seed=options.seed)
+    pairs = pairs.map(lambda batch: {key: value for key, value in batch.items() if key != "domain_id"})
+    return tf.data.Dataset.zip(data, pairs).map(
+        lambda batch, pair: ({**batch[0], ALIGN_INPUT: pair}, batch[1]), num_parallel_calls=tf.data.AUTOTUNE
+    )
 
 
 def _dummy_batch():

@@ -122,6 +122,16 @@ class TrainOptions:
         False, "domain-adversarial training: a domain classifier behind gradient reversal", group="domains")
     adversarial_weight: float = option_field(0.1, "weight of the domain classifier's loss", group="domains",
                                              check=lambda v: v >= 0, what="a number >= 0", metavar="X")
+    align_pairs: str = option_field(
+        None, "keep languages aligned while fine-tuning: a file of translation pairs (text, text_pair, lang, as "
+        "xdomain-tf data pairs writes them); every step also encodes a batch of pairs with the classifier's "
+        "encoder and adds `align_weight` x pretraining's contrastive (InfoNCE) loss, reported as align_loss",
+        group="domains", metavar="FILE")
+    align_weight: float = option_field(1.0, "weight of the alignment loss of `align_pairs` (0: off)",
+                                       group="domains", check=lambda v: v >= 0, what="a number >= 0", metavar="X")
+    align_temperature: float = option_field(
+        0.05, "softmax temperature of the alignment loss", group="domains", check=lambda v: 0.001 <= v <= 10,
+        what="in [0.001, 10]", metavar="X")
     freeze_encoder: bool = option_field(False, "feature extraction: train the heads only", group="peft")
     unfreeze: str = option_field(
         "none", "gradual: unfreeze the top encoder layer first, one more each epoch", group="peft",
@@ -150,6 +160,7 @@ class TrainOptions:
             raise XDomainError("loss_weighting static needs domain_weights (e.g. {news: 2})")
         check_class_weights_spec(self.class_weights)
         _check_augmentation(self)
+        _check_alignment(self)
         if self.adapters and self.lora_rank:
             raise XDomainError("choose either adapters or lora_rank, not both")
         if not self.train:
@@ -227,9 +238,24 @@ def _check_augmentation(options):
     if options.augment_mlm and not uses_mlm:
         raise XDomainError(f"augment_mlm {options.augment_mlm} is used by mlm_replace only: add e.g. "
                            "mlm_replace:0.15 to augment")
-    if options.augment_pairs is not None and not pathlib.Path(options.augment_pairs).is_file():
-        what = "a folder, not a file" if pathlib.Path(options.augment_pairs).is_dir() else "no such file"
-        raise XDomainError(f"augment_pairs {options.augment_pairs}: {what}")
+    if options.augment_pairs is not None:
+        _require_file("augment_pairs", options.augment_pairs)
+
+
+def _check_alignment(options):
+    """Refuses a missing `align_pairs` file and an encoder that alignment cannot train."""
+    if options.align_pairs is None:
+        return
+    _require_file("align_pairs", options.align_pairs)
+    frozen = "freeze_encoder" if options.freeze_encoder else "adapters" if options.adapters else None
+    if frozen:
+        raise XDomainError(f"align_pairs trains the shared encoder: it does not combine with {frozen}")
+
+
+def _require_file(name, path):
+    """An option naming an input file must name an existing file."""
+    if not pathlib.Path(path).is_file():
+        raise XDomainError(f"{name} {path}: {'a folder, not a file' if pathlib.Path(path).is_dir() else 'no such file'}")
 
 
 def _require_folder(name, path):

@@ -13,7 +13,7 @@ GROUP_BY = ("domain", "lang", "domain_lang")
 FINE_TUNING_ONLY = (
     "adapters", "adapter_reduction", "adversarial", "adversarial_weight", "unfreeze", "pooling",
     "dropout", "loss_weighting", "domain_weights", "class_weights", "label_sampling",
-    "augment", "augment_mlm", "augment_pairs", "augment_seed",
+    "augment", "augment_mlm", "augment_pairs", "augment_seed", "align_pairs", "align_weight", "align_temperature",
 )
 
 
