@@ -142,3 +142,25 @@ def test_every_signature_answers_a_mixed_batch_in_input_order(loaded, fixed_prep
     mask = tf.cast(ids["padding_mask"], tf.float32)[:, :, None]
     mean = tf.reduce_sum(encoded * mask, axis=1) / tf.reduce_sum(mask, axis=1)  # the fixture pools by mean
     np.testing.assert_allclose(loaded.signatures["encode"](text=texts)["embedding"], mean, atol=1e-5)
+
+
+def test_a_batch_of_at_most_chunk_rows_runs_once_at_its_own_width(classifier_run, fixed_preprocessor):
+    from xdomain_tf.export.serving_module import ServingModule
+
+    model, _ = load_classifier(classifier_run)
+    module = ServingModule(model, chunk_rows=4)
+    seen = network_widths(module)
+    texts = tf.constant(["goal", MIXED[1]])
+    served = module.signatures()["serving_default"](text=texts, domain=tf.constant(["news", "software"]))
+    longest = int(model.features(texts)["padding_mask"].numpy().sum(axis=1).max())
+    assert seen == [(2, min(SEQUENCE_LENGTH, -(-longest // 8) * 8))]
+    # Fixed-length ids (as a predict_ids client sends them) are cut to the same width.
+    seen.clear()
+    ids = {name: fixed_preprocessor(texts)[name] for name in IDS}
+    logits = module.signatures()["predict_ids"](**ids)
+    assert seen == [(2, min(SEQUENCE_LENGTH, -(-longest // 8) * 8))]
+    domain_id = tf.constant([list(model.domains).index("news"), list(model.domains).index("software")])
+    expected = model({**ids, "domain_id": domain_id})
+    np.testing.assert_allclose(served["probabilities"][0, : len(model.domains["news"])],
+                               tf.nn.softmax(expected["news"][0]), atol=1e-5)
+    np.testing.assert_allclose(logits["software"], expected["software"], atol=1e-5)
