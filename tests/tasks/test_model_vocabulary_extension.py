@@ -182,3 +182,25 @@ def test_a_name_without_tokenizer_and_a_bad_add_are_refused(mlm_folder):
         extend_model_vocabulary(str(mlm_folder), ["der hund"], add=0)
     with pytest.raises(XDomainError, match="holds no text"):
         extend_model_vocabulary(str(mlm_folder), {"de": []}, add=3)
+
+
+def test_an_extended_classifier_exports_to_tflite_with_its_tokenizer(tmp_path):
+    from xdomain_tf.export import tflite
+    from xdomain_tf.serving import TFLitePredictor
+
+    classifier = tiny_classifier()
+    texts = [record["text"] for record in fixture_records()]
+    grown = extend_model_vocabulary(classifier, {"en": texts}, add=10, min_frequency=1).classifier
+    path = tmp_path / "extended.tflite"
+    tflite(grown, path, quantize="none", with_tokenizer=True)
+    predictor = TFLitePredictor(path)
+    # The on-device tokenizer holds the new WordPieces: the file's probabilities equal Keras's.
+    sample = texts[:4]
+    domains = [list(DOMAINS)[index % len(DOMAINS)] for index in range(len(sample))]
+    domain_id = np.array([list(DOMAINS).index(domain) for domain in domains], np.int32)
+    outputs = predictor.classify(sample, domain_id)
+    expected = grown.predict({"text": sample, "domain": domains}, verbose=0)["probabilities"]
+    np.testing.assert_allclose(outputs["probabilities"], np.asarray(expected)[:, : outputs["probabilities"].shape[1]],
+                               atol=1e-5)
+    new_ids = set(range(classifier.preprocessor.tokenizer.vocabulary_size, grown.preprocessor.tokenizer.vocabulary_size))
+    assert new_ids & set(grown.features(sample)["token_ids"].numpy().ravel().tolist())
