@@ -3,6 +3,9 @@ write, so a bad value is an argparse error (usage line, exit 2) before any model
 import argparse
 import pathlib
 
+from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.storage import is_url, storage_path
+
 
 def positive_int(text):
     """An integer >= 1: a count of examples, steps or threads, a batch size.
@@ -99,6 +102,9 @@ def output_file(text):
     ...
     argparse.ArgumentTypeError: ... is a folder, not a file
     """
+    if is_url(text):
+        _reachable(storage_path(text).parent)
+        return text
     if pathlib.Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
     _no_file_above(pathlib.Path(text).parent)
@@ -117,8 +123,19 @@ def output_folder(text):
     ...
     argparse.ArgumentTypeError: ... is a file, not a folder
     """
+    if is_url(text):
+        _reachable(storage_path(text))
+        return text
     _no_file_above(pathlib.Path(text))
     return text
+
+
+def _reachable(path):
+    """A URL's file system answers (scheme known, host reachable, credentials accepted)."""
+    try:
+        path.exists()
+    except XDomainError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _no_file_above(path):

@@ -1,21 +1,26 @@
-"""Atomic file and folder writes: a temporary name in the same folder, then a rename."""
+"""Atomic file and folder writes: a temporary name in the same folder, then a publish
+(one rename, or on object stores a copy whose readers never see half: see
+`xdomain_tf.utils.storage.publish_folder`)."""
 import contextlib
 import json
 import os
 import pathlib
-import shutil
-import tempfile
+
+from xdomain_tf.utils.storage import file_system, publish_folder, remove_tree, storage_path, temporary_sibling
 
 
 @contextlib.contextmanager
-def atomic_path(path):
-    """Yields a temporary path beside `path`; renames it onto `path` if the block succeeds.
+def atomic_path(path, last=()):
+    """Yields a temporary path beside `path`; publishes it onto `path` if the block succeeds.
 
-    Works for files and folders. On an exception the temporary is removed and `path`
-    is left as it was, so a reader never sees a half-written result.
+    Works for files and folders, local or on any TensorFlow file system (`gs://`,
+    `ram://`, ...). On an exception the temporary is removed and `path` is left as it
+    was, so a reader never sees a half-written result. A folder on a file system without
+    atomic renames is copied into place with the files named in `last` copied last.
 
     Args:
         path: the final file or folder.
+        last: for folders: the file names readers look for, published after the rest.
 
     Example:
 
@@ -25,25 +30,24 @@ def atomic_path(path):
     ...     _ = tmp.write_text("done")
     >>> target.read_text()
     'done'
+    >>> with atomic_path("ram://atomic/out.txt") as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> storage_path("ram://atomic/out.txt").read_text()
+    'done'
     """
-    path = pathlib.Path(path)
+    path = storage_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    tmp.rmdir()
+    tmp = temporary_sibling(path)
     try:
         yield tmp
-        if path.is_dir() and not path.is_symlink() and tmp.is_dir():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
         if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
+            if path.exists() and not file_system(path).atomic_rename:
+                remove_tree(path)
+            publish_folder(tmp, path, last=last)
+        else:
+            file_system(path).rename(tmp, path)
+    finally:
+        remove_tree(tmp)
 
 
 def write_text_atomic(path, text):
@@ -58,10 +62,11 @@ def write_text_atomic(path, text):
     'Straße'
     """
     with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if isinstance(tmp, pathlib.Path):
+                os.fsync(handle.fileno())
 
 
 def write_json_atomic(path, value, sort_keys=True):
