@@ -27,7 +27,7 @@ import tensorflow as tf
 from xdomain_tf.runs.run_directory import RunDirectory
 from xdomain_tf.training.classifier_training import train_classifier
 from xdomain_tf.training.train_options import TrainOptions
-from xdomain_tf.utils import atomic
+from xdomain_tf.utils import storage
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "multidomain"
 STEPS_PER_EPOCH, EPOCHS = 9, 3  # 144 training examples, batches of 16
@@ -147,7 +147,7 @@ def _train(out, monkeypatch, harness, log=None):
 
     keras.backend.clear_session()  # layer names from 1 again, as in a new process
     with monkeypatch.context() as patch:
-        patch.setattr(atomic.os, "replace", watched_replace)
+        patch.setattr(storage.os, "replace", watched_replace)
         patch.setattr(tf.train.CheckpointManager, "save", watched_save)
         return train_classifier(_options(out), callbacks=[harness], log=(lambda _: None) if log is None else log.append)
 

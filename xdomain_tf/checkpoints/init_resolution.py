@@ -2,10 +2,10 @@
 a `.keras` file) into an encoder and its tokenizer."""
 import dataclasses
 import logging
-import pathlib
 
 from xdomain_tf.errors import DamagedFileError, XDomainError
 from xdomain_tf.models.encoder_config import EncoderConfig
+from xdomain_tf.utils.storage import local_copy, storage_path
 
 _LOG = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def resolve_init(init, **architecture_overrides):
     if init in NAMED_CHECKPOINTS:
         folder = fetch_named_checkpoint(init)
         return _from_hf_folder(folder, f"{init} ({folder})")
-    path = pathlib.Path(init).expanduser()
+    path = storage_path(init).expanduser()
     if path.is_dir():
         if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
             return _from_hf_folder(path, f"Hugging Face BERT folder {path}")
@@ -123,7 +123,8 @@ def _unknown_message(init, path):
 def _from_hf_folder(folder, source):
     from xdomain_tf.checkpoints.hf_bert_loader import load_hf_bert
 
-    loaded = load_hf_bert(folder)
+    with local_copy(folder) as local:  # safetensors reads local files only
+        loaded = load_hf_bert(local)
     return InitializedEncoder(loaded.encoder, loaded.tokenizer, loaded.config, source, loaded.mlm_head_weights)
 
 

@@ -4,6 +4,7 @@ import json
 from xdomain_tf.data.record_schema import control_character, normalize_record
 from xdomain_tf.errors import DataError, XDomainError
 from xdomain_tf.utils.atomic import write_json_atomic
+from xdomain_tf.utils.storage import storage_path
 
 
 class LabelSpace:
@@ -189,8 +190,7 @@ class LabelSpace:
     @classmethod
     def from_json(cls, path):
         """Reads a label space written by `to_json`."""
-        with open(path, encoding="utf-8") as handle:
-            return cls.from_dict(json.load(handle))
+        return cls.from_dict(json.loads(storage_path(path).read_text(encoding="utf-8")))
 
     def __eq__(self, other):
         return isinstance(other, LabelSpace) and list(self._labels.items()) == list(

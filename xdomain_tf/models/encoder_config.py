@@ -4,6 +4,7 @@ import json
 
 from xdomain_tf.layers.activations import ACTIVATIONS
 from xdomain_tf.utils.atomic import write_json_atomic
+from xdomain_tf.utils.storage import storage_path
 
 # Named architectures (hyperparameters only; a keras-hub "preset" also brings weights and a
 # tokenizer, see `xdomain_tf.checkpoints.resolve_init`).
@@ -227,5 +228,5 @@ class EncoderConfig:
     @classmethod
     def from_json(cls, path, ignore_unknown=False):
         """Reads a config written by `to_json` (or a HF config.json with `ignore_unknown`)."""
-        with open(path, encoding="utf-8") as handle:
-            return cls.from_dict(json.load(handle), ignore_unknown=ignore_unknown)
+        text = storage_path(path).read_text(encoding="utf-8")
+        return cls.from_dict(json.loads(text), ignore_unknown=ignore_unknown)

@@ -32,6 +32,7 @@ from xdomain_tf.runs.data_fingerprint import data_fingerprint, fingerprint_chang
 from xdomain_tf.runs.run_files import RERUN, check_tf_checkpoint, confine_vocabulary, first_line, load_keras_file
 from xdomain_tf.runs.run_files import read_json_file
 from xdomain_tf.utils.atomic import atomic_path, write_json_atomic
+from xdomain_tf.utils.storage import StoragePath, storage_path
 
 # Files derived from the data at the start of a training; rebuilt while nothing has been
 # trained from them yet, so a rerun after fixing the data never reuses a stale one.
@@ -42,7 +43,8 @@ class RunDirectory:
     """Paths of a run directory, and saving and loading what it holds.
 
     Args:
-        path: the folder.
+        path: the folder: local, or a URL on any file system TensorFlow reads (`gs://`,
+            `s3://`, `hdfs://`, `ram://`).
 
     Example:
 
@@ -51,7 +53,7 @@ class RunDirectory:
     """
 
     def __init__(self, path):
-        self.path = pathlib.Path(path)
+        self.path = storage_path(path)
 
     def __getattr__(self, name):
         files = {
@@ -81,7 +83,10 @@ class RunDirectory:
         A new or empty folder becomes a run (its `options.json` written now). A folder that
         holds a run resumes only with the same options (those in `ignore` may differ);
         otherwise, or when the folder holds files but no run, or while another process
-        trains into it (an exclusive `flock` on `.lock`), an XDomainError says why.
+        trains into it (an exclusive `flock` on `.lock`; on a URL, where there are no
+        locks, a `.lock` file naming the owner's host and process, taken over only when
+        that process is gone or the file is older than `REMOTE_LOCK_STALE_S`), an
+        XDomainError says why.
 
         The data files named by `data_options` are fingerprinted (`inputs.json`). While no
         training step has been checkpointed, the files derived from the data
@@ -102,8 +107,6 @@ class RunDirectory:
         ...
         xdomain_tf.errors.XDomainError: ... was trained with other options (epochs: 3 there, 4 now); use a new out folder, or the same options to resume
         """
-        import fcntl
-
         options = json.loads(json.dumps(options))  # as options.json holds them (lists, not tuples)
         markers = ("options.json", "run.json", "checkpoints", "label_space.json")
         # `.lock` and the temporaries of atomic writes are what a claim killed before its
@@ -115,17 +118,7 @@ class RunDirectory:
             found = ", ".join(others[:5])
             raise XDomainError(f"{self.path}: holds files ({found}) but no run; use a new or empty out folder")
         self.path.mkdir(parents=True, exist_ok=True)
-        lock = _RunLock(self.path / ".lock")
-        try:
-            fcntl.flock(lock.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = (self.path / ".lock").read_text(encoding="utf-8").strip() or "unknown"
-            lock.handle.close()
-            raise XDomainError(f"{self.path}: another training (process {holder}) is writing this run") from None
-        lock.handle.seek(0)
-        lock.handle.truncate()
-        lock.handle.write(str(os.getpid()))
-        lock.handle.flush()
+        lock = _RemoteRunLock(self.path / ".lock") if isinstance(self.path, StoragePath) else _RunLock(self.path / ".lock")
         try:
             if self.options_path.exists():
                 saved = read_json_file(self.options_path, advice="restore it, or train into a new out folder")
@@ -247,11 +240,11 @@ class RunDirectory:
         self.path.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.model_path) as tmp:
             keras_file = tmp.with_name(tmp.name + ".keras")
-            model.save(keras_file)
+            model.save(str(keras_file))
             keras_file.rename(tmp)
         with atomic_path(self.encoder_weights_path) as tmp:
             weights_file = tmp.with_name(tmp.name + ".weights.h5")
-            encoder.save_weights(weights_file)
+            encoder.save_weights(str(weights_file))
             weights_file.rename(tmp)
         write_json_atomic(self.encoder_config_path, encoder_config.to_dict())
         write_json_atomic(self.preprocessor_path, keras.saving.serialize_keras_object(preprocessor))
@@ -374,10 +367,75 @@ def _reason(error):
 
 
 class _RunLock:
-    """An open `.lock` file of a run directory; `release()` closes it (and frees the lock)."""
+    """An open, `flock`ed `.lock` file of a local run directory holding the owner's pid;
+    `release()` closes it (and frees the lock)."""
 
     def __init__(self, path):
+        import fcntl
+
         self.handle = open(path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = path.read_text(encoding="utf-8").strip() or "unknown"
+            self.handle.close()
+            raise XDomainError(f"{path.parent}: another training (process {holder}) is writing this run") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(str(os.getpid()))
+        self.handle.flush()
 
     def release(self):
         self.handle.close()
+
+
+# A `.lock` on a URL whose run wrote no checkpoint for this long belongs to a training
+# that is gone (a preempted VM): a new claim takes it over.
+REMOTE_LOCK_STALE_S = 3600
+
+
+class _RemoteRunLock:
+    """The `.lock` file of a run directory on a URL: `{"host", "pid", "time"}`.
+
+    Object stores have no locks: a claim refuses while the file names a live process on
+    this host, or another host and was refreshed less than `REMOTE_LOCK_STALE_S` ago.
+    """
+
+    def __init__(self, path):
+        import socket
+
+        self.path = path
+        self.owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        if path.exists():
+            try:
+                held = json.loads(path.read_text(encoding="utf-8"))
+                host, pid, stamp = held["host"], int(held["pid"]), float(held["time"])
+            except (ValueError, KeyError, TypeError):
+                host, pid, stamp = "unknown", 0, 0.0
+            state = path.parent / "checkpoints" / "state.json"
+            if state.exists():  # every checkpoint shows the owner is alive
+                stamp = max(stamp, state.stat().st_mtime)
+            same_host = host == self.owner["host"]
+            alive = _process_alive(pid) if same_host else time.time() - stamp < REMOTE_LOCK_STALE_S
+            if alive and (host, pid) != (self.owner["host"], self.owner["pid"]):
+                raise XDomainError(
+                    f"{path.parent}: another training (process {pid} on {host}) is writing this run; if it is gone, "
+                    f"delete {path} or wait {REMOTE_LOCK_STALE_S // 60} minutes after its last checkpoint"
+                )
+        self.refresh()
+
+    def refresh(self):
+        write_json_atomic(self.path, {**self.owner, "time": time.time()})
+
+    def release(self):
+        self.path.unlink(missing_ok=True)
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0

@@ -13,6 +13,7 @@ import zipfile
 import zlib
 
 from xdomain_tf.errors import DamagedFileError, XDomainError
+from xdomain_tf.utils.storage import StoragePath, local_copy, storage_path
 
 RERUN = "re-run the training command or restore it"
 
@@ -43,7 +44,7 @@ def read_json_file(path, fields=None, advice=RERUN):
     ...
     xdomain_tf.errors.DamagedFileError: .../run.json is damaged (not valid JSON: Expecting ',' delimiter at line 1 column 22); re-run the training command or restore it
     """
-    path = pathlib.Path(path)
+    path = storage_path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -92,11 +93,11 @@ def keras_file_config(path, advice=RERUN):
     ...
     xdomain_tf.errors.DamagedFileError: .../model.keras is damaged (not a zip file); restore it
     """
-    path = pathlib.Path(path)
+    path = storage_path(path)
     if not path.is_file():
         raise XDomainError(f"{path} is missing; {advice}")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with local_copy(path) as local, zipfile.ZipFile(local) as archive:
             bad = archive.testzip()
             if bad is not None:
                 raise DamagedFileError(path, f"{bad} inside fails its checksum", advice)
@@ -135,11 +136,12 @@ def load_keras_file(path, advice=RERUN):
 
     from xdomain_tf.runs.serializables import register_serializables
 
-    path = pathlib.Path(path)
+    path = storage_path(path)
     confine_vocabulary(keras_file_config(path, advice), None, path, advice)
     register_serializables()
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        with local_copy(path) as local:
+            return keras.saving.load_model(local, safe_mode=True)
     except Exception as error:  # Keras raises many types for a broken file
         raise DamagedFileError(path, f"Keras cannot load it: {first_line(error)}", advice) from None
 
@@ -169,7 +171,9 @@ def confine_vocabulary(config, root, path, advice=RERUN):
     where = "the run directory" if root is not None else "the saved model"
     for holder, value in _vocabulary_paths(config):
         target = None
-        if root is not None:
+        if isinstance(storage_path(root) if root is not None else None, StoragePath):
+            target = _inside_url(str(root), value)
+        elif root is not None:
             base = pathlib.Path(root).resolve()
             target = (base / value).resolve()
             if not target.is_relative_to(base):
@@ -180,6 +184,21 @@ def confine_vocabulary(config, root, path, advice=RERUN):
             )
         holder["vocabulary"] = str(target)
     return config
+
+
+def _inside_url(root, value):
+    """`value` (relative, or a URL) as a URL inside the run directory URL `root`, or None."""
+    root = root.rstrip("/")
+    target = value if "://" in value else f"{root}/{value}"
+    parts = []
+    for part in target[len(root) + 1:].split("/") if target.startswith(root + "/") else [".."]:
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return f"{root}/{'/'.join(parts)}" if parts else None
 
 
 def _vocabulary_paths(value):
@@ -216,7 +235,7 @@ def check_tf_checkpoint(prefix, advice):
     """
     import tensorflow as tf
 
-    prefix = pathlib.Path(prefix)
+    prefix = storage_path(prefix)
     index = prefix.with_name(prefix.name + ".index")
     data = sorted(prefix.parent.glob(prefix.name + ".data-*"))
     if not index.is_file():
@@ -224,7 +243,8 @@ def check_tf_checkpoint(prefix, advice):
     if not data:
         raise XDomainError(f"{prefix}.data-00000-of-00001 is missing; {advice}")
     try:
-        reader = tf.train.load_checkpoint(str(prefix))
+        # Not tf.train.load_checkpoint: it takes `prefix` for a folder on ram:// (prefix match).
+        reader = tf.compat.v1.train.NewCheckpointReader(str(prefix))
         names = list(reader.get_variable_to_shape_map())
     except Exception as error:  # tf raises OpError subclasses and others
         raise DamagedFileError(index, first_line(error), advice) from None

@@ -1,12 +1,13 @@
 """A pretrained encoder whose vocabulary grew new WordPieces for a new language, each new
 embedding started at the mean of the embeddings of the pieces it replaces."""
 import dataclasses
+import io
 import os
-import pathlib
 
 import numpy as np
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.storage import storage_path
 
 TOKEN_EMBEDDING = "embeddings/token_embedding/embeddings"
 REPORT_FILE = "vocabulary_extension.json"
@@ -55,11 +56,11 @@ class ExtendedModel:
             options: what to record as the run's options (e.g. the command's flags).
 
         Returns:
-            The folder, a `pathlib.Path`.
+            The folder, a `pathlib.Path` (a `StoragePath` for a URL).
         """
         from xdomain_tf.models import MaskedLM
         from xdomain_tf.runs.run_directory import RunDirectory
-        from xdomain_tf.utils.atomic import write_json_atomic
+        from xdomain_tf.utils.atomic import atomic_path, write_json_atomic
 
         run = RunDirectory(out)
         if run.is_complete:
@@ -70,8 +71,10 @@ class ExtendedModel:
                 from xdomain_tf.checkpoints.mlm_head_weights import check_mlm_head_keys
 
                 check_mlm_head_keys(self.mlm_head_weights)
-                with open(run.path / HEAD_FILE, "wb") as handle:
-                    np.savez(handle, **self.mlm_head_weights)
+                buffer = io.BytesIO()
+                np.savez(buffer, **self.mlm_head_weights)
+                with atomic_path(run.path / HEAD_FILE) as tmp:
+                    tmp.write_bytes(buffer.getvalue())
             write_json_atomic(run.path / REPORT_FILE, self.report)
             common = dict(
                 encoder=self.encoder, encoder_config=self.encoder.encoder_config, preprocessor=self.preprocessor,
@@ -279,9 +282,9 @@ def _source(model_or_run):
 
     initialized = resolve_init(model_or_run)
     head = initialized.mlm_head_weights
-    path = pathlib.Path(str(model_or_run)).expanduser()
+    path = storage_path(str(model_or_run)).expanduser()
     if head is None and (path / HEAD_FILE).is_file():
-        with np.load(path / HEAD_FILE) as values:
+        with np.load(io.BytesIO((path / HEAD_FILE).read_bytes())) as values:
             head = {key: values[key] for key in values.files}
     return _Source(initialized.encoder, initialized.tokenizer, head, initialized.source), None
 

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.models.causal_lm import CausalLM
+from xdomain_tf.utils.storage import storage_path
 
 DEFAULT_MAX_NEW_TOKENS = 32
 _SHOWN_DOMAIN_CHARACTERS = 80
@@ -306,11 +307,11 @@ def load_causal_lm(model):
         raise XDomainError(
             f"a {type(model).__name__} is not a causal LM: generate needs a model pretrained with --objective clm"
         )
-    if not isinstance(model, (str, os.PathLike)) or not os.path.exists(model):
+    if not isinstance(model, (str, os.PathLike)) or not storage_path(model).exists():
         raise XDomainError(f"{model}: no such causal LM (a pretraining run of --objective clm or a .keras file)")
-    path = os.fspath(model)
+    path = str(model)
     run = None
-    if os.path.isdir(path):
+    if storage_path(path).is_dir():
         run = RunDirectory(path)
         info = run.run_info()
         kind = info.get("kind", "classifier")

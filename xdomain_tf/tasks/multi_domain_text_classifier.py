@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from xdomain_tf.errors import DataError, XDomainError
+from xdomain_tf.utils.storage import storage_path
 from xdomain_tf.models.multi_domain_classifier import MultiDomainClassifier, validate_domains
 
 TOKEN_FEATURES = ("token_ids", "segment_ids", "padding_mask")
@@ -409,13 +410,13 @@ class MultiDomainTextClassifier(MultiDomainClassifier):
         from xdomain_tf.data.readers import read_records
         from xdomain_tf.data.record_schema import normalize_record
 
-        if isinstance(x, (str, os.PathLike)) and os.path.isfile(x):
+        if _existing_file(x):
             records = list(read_records([x], require_label=False))
         elif isinstance(x, (str, bytes)):
             records = [{"text": x}]
         else:
             items = list(x) if not isinstance(x, np.ndarray) else x.tolist()
-            if items and all(isinstance(item, (str, os.PathLike)) and os.path.isfile(item) for item in items):
+            if items and all(_existing_file(item) for item in items):
                 records = list(read_records(items, require_label=False))
             elif all(isinstance(item, dict) for item in items):
                 records = [
@@ -884,12 +885,12 @@ def load_classifier(model):
 
     if isinstance(model, MultiDomainTextClassifier):
         return model, None
-    if not isinstance(model, (str, os.PathLike)) or not os.path.exists(model):
+    if not isinstance(model, (str, os.PathLike)) or not storage_path(model).exists():
         raise XDomainError(
             f"{model}: no such classifier (a MultiDomainTextClassifier, a classifier run directory or a .keras file)"
         )
-    path = os.fspath(model)
-    run = RunDirectory(path) if os.path.isdir(path) else None
+    path = str(model)
+    run = RunDirectory(path) if storage_path(path).is_dir() else None
     if run is not None:
         info = run.run_info()
         if info.get("kind", "classifier") != "classifier":
@@ -900,12 +901,23 @@ def load_classifier(model):
     return classifier, run
 
 
+def _existing_file(value):
+    """Whether `value` names an existing file, local or a URL (a text that only looks
+    like a URL, e.g. "http://..." with no TensorFlow file system, is not a file)."""
+    if not isinstance(value, (str, os.PathLike)):
+        return False
+    try:
+        return storage_path(value).is_file()
+    except (XDomainError, OSError):
+        return False
+
+
 def _saved_classifier(preset):
     """The classifier in a `.keras` file or classifier run directory, else None."""
     if not isinstance(preset, (str, os.PathLike)):
         return None
-    path = os.fspath(preset)
-    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.keras")):
+    path = storage_path(preset)
+    if path.is_dir() and (path / "model.keras").is_file():
         from xdomain_tf.runs import RunDirectory
 
         run = RunDirectory(path)
@@ -914,7 +926,7 @@ def _saved_classifier(preset):
             if isinstance(model, MultiDomainTextClassifier):
                 return model
         return None
-    if os.path.isfile(path) and path.endswith(".keras"):
+    if path.name.endswith(".keras") and path.is_file():
         from xdomain_tf.runs.run_files import load_keras_file
 
         model = load_keras_file(path, advice="save or download the model again")

@@ -1,8 +1,7 @@
 """Reading, checking and writing WordPiece `vocab.txt` files (one token a line)."""
-import pathlib
-
 from xdomain_tf.errors import DataError, XDomainError
 from xdomain_tf.utils.atomic import write_text_atomic
+from xdomain_tf.utils.storage import storage_path
 
 
 def read_vocabulary(path):
@@ -26,7 +25,7 @@ def read_vocabulary(path):
     >>> read_vocabulary(path)
     ['[PAD]', '[UNK]', 'hello']
     """
-    path = pathlib.Path(path)
+    path = storage_path(path)
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
@@ -90,7 +89,7 @@ def write_vocabulary(tokens, path):
         path: the file to write; its folder is created.
 
     Returns:
-        the path as a `pathlib.Path`.
+        the path as a `pathlib.Path` (a `StoragePath` for a URL).
 
     Example:
 
@@ -99,6 +98,6 @@ def write_vocabulary(tokens, path):
     >>> path.read_text(encoding="utf-8")
     '[PAD]\\n[UNK]\\nhello\\n'
     """
-    path = pathlib.Path(path)
+    path = storage_path(path)
     write_text_atomic(path, "".join(token + "\n" for token in tokens))
     return path

@@ -165,6 +165,9 @@ class StoragePath:
     def __hash__(self):
         return hash(str(self))
 
+    def __lt__(self, other):
+        return str(self) < str(other)
+
     def __truediv__(self, name):
         name = str(name)
         if not self._rest:
@@ -247,7 +250,7 @@ class StoragePath:
 
     def iterdir(self):
         names = _call(self, "cannot list", _tf().io.gfile.listdir, str(self))
-        return iter(sorted(self / name.rstrip("/") for name in names))
+        return iter(sorted((self / name.rstrip("/") for name in names), key=str))
 
     def glob(self, pattern):
         return iter(sorted(StoragePath(match) for match in _call(self, "cannot list", _tf().io.gfile.glob,
@@ -262,7 +265,11 @@ class StoragePath:
     # --- reading and writing -----------------------------------------------------
     def open(self, mode="r", encoding=None, newline=None, **_):
         if "r" in mode and not self.is_file():
+            if self.is_dir():
+                raise IsADirectoryError(f"{self}: a folder, not a file")
             raise FileNotFoundError(f"{self}: no such file")
+        if "w" in mode and self._scheme == "ram" and self.is_file():
+            self.unlink()  # TensorFlow's ram:// overwrites in place without truncating
         handle = _call(self, "cannot open", _tf().io.gfile.GFile, str(self), mode.replace("t", ""))
         return _GFileHandle(self, handle, binary="b" in mode, encoding=encoding or "utf-8")
 
@@ -418,7 +425,36 @@ class FileSystem:
 
     def copy_file(self, source, target):
         """Copies one file; on an object store the new object appears whole or not at all."""
-        _call(target, "cannot write", _tf().io.gfile.copy, str(source), str(target), True)
+        source, target = storage_path(source), storage_path(target)
+        if _scheme(source) == _scheme(target) and _scheme(target) not in ("file", "ram"):
+            # A copy within one store stays on the server (GCS rewrites, S3 copies objects).
+            _call(target, "cannot write", _tf().io.gfile.copy, str(source), str(target), True)
+            return
+        # ram:// copies are broken in TensorFlow (the target reads as an empty folder).
+        data = source.read_bytes()
+        if isinstance(target, pathlib.Path):
+            with atomic_local_file(target) as handle:
+                handle.write(data)
+        else:
+            target.write_bytes(data)
+
+
+def _scheme(path):
+    match = _URL.match(str(path))
+    return match.group(1) if match else "file"
+
+
+@contextlib.contextmanager
+def atomic_local_file(path):
+    """A binary handle on a temporary file beside local `path`, renamed onto it on success."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+        os.replace(name, path)
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
 
 
 _FILE_SYSTEMS = {}
@@ -453,9 +489,7 @@ def file_system(path):
     matches = [prefix for prefix in _FILE_SYSTEMS if text.startswith(prefix)]
     if matches:
         return _FILE_SYSTEMS[max(matches, key=len)]
-    match = _URL.match(text)
-    scheme = match.group(1) if match else "file"
-    return FileSystem(atomic_rename=scheme in ATOMIC_FOLDER_RENAME)
+    return FileSystem(atomic_rename=_scheme(text) in ATOMIC_FOLDER_RENAME)
 
 
 def temporary_sibling(path, tag="tmp"):

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from xdomain_tf.utils.atomic import write_json_atomic
+from xdomain_tf.utils.storage import storage_path
 
 STATE_FILE = "state.json"
 
@@ -54,7 +55,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         steps_per_epoch=None,
     ):
         super().__init__()
-        self.directory = pathlib.Path(directory)
+        self.directory = storage_path(directory)
         # Every worker restores from `directory`; only the chief writes there.
         self.write_directory = self.directory
         if not chief:

@@ -1,7 +1,9 @@
 """The language-model head weights that go with an `--init` value, when it has some."""
-import pathlib
+import io
 
 import numpy as np
+
+from xdomain_tf.utils.storage import local_copy, storage_path
 
 HEAD_FILE = "mlm_head.npz"
 
@@ -30,8 +32,7 @@ def mlm_head_weights_for(init):
     init = str(init)
     if init in EncoderConfig.architecture_names():
         return None
-    path = fetch_named_checkpoint(init) if init in NAMED_CHECKPOINTS else pathlib.Path(init).expanduser()
-    path = pathlib.Path(path)
+    path = storage_path(fetch_named_checkpoint(init) if init in NAMED_CHECKPOINTS else init).expanduser()
     if (path / HEAD_FILE).is_file():
         return load_head_weights(path / HEAD_FILE)
     if (path / "model.safetensors").is_file():
@@ -52,9 +53,10 @@ def save_head_weights(path, weights):
     """
     from xdomain_tf.utils.atomic import atomic_path
 
+    buffer = io.BytesIO()
+    np.savez(buffer, **{key: np.asarray(value) for key, value in weights.items()})
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **{key: np.asarray(value) for key, value in weights.items()})
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_head_weights(path):
@@ -68,7 +70,7 @@ def load_head_weights(path):
     >>> load_head_weights(path)["output_bias"].tolist()
     [0.0, 1.0, 2.0]
     """
-    with np.load(path) as values:
+    with np.load(io.BytesIO(storage_path(path).read_bytes())) as values:
         return {key: values[key] for key in values.files}
 
 
@@ -80,7 +82,7 @@ def _hf_head_weights(weights_path):
 
     tensors = {}
     try:
-        with safe_open(str(weights_path), framework="numpy") as handle:
+        with local_copy(weights_path) as local, safe_open(str(local), framework="numpy") as handle:
             for name in handle.keys():
                 short = name[len("bert."):] if name.startswith("bert.") else name
                 if short.startswith("cls.predictions."):
