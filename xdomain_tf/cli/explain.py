@@ -14,6 +14,7 @@ import typing
 from xdomain_tf.cli.flag_types import output_file
 from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
 from xdomain_tf.training.option_fields import option_field
+from xdomain_tf.utils.storage import storage_path
 
 DESCRIPTION = """\
 Explain each prediction with integrated gradients on the input token embeddings:
@@ -77,9 +78,6 @@ def add_parser(subparsers):
 
 
 def run(args):
-    import os
-    import pathlib
-
     from xdomain_tf.data.record_schema import normalize_record
     from xdomain_tf.errors import XDomainError
 
@@ -106,7 +104,7 @@ def run(args):
         ids = [record.get("id") for record in records]
         with_pairs = [record for record in records if "text_pair" in record]
         pairs = [record.get("text_pair", "") for record in records] if with_pairs else None
-    model = pathlib.Path(args.model)
+    model = storage_path(args.model)
     if model.suffix == ".tflite" or (model.is_dir() and not (model / "model.keras").exists()
                                      and not (model / "run.json").exists()):
         raise XDomainError(
@@ -115,7 +113,7 @@ def run(args):
         )
     from xdomain_tf.tasks import load_classifier
 
-    classifier, _ = load_classifier(os.fspath(model))
+    classifier, _ = load_classifier(str(model))
     explanations = classifier.explain(texts, domains, pairs, steps=args.steps, baseline=args.baseline)
     lines = []
     for index, explanation in enumerate(explanations):

@@ -8,6 +8,7 @@ import json
 
 from xdomain_tf.cli.flag_types import output_folder, positive_int
 from xdomain_tf.cli.training_flags import add_option_flags, manual_parser
+from xdomain_tf.utils.storage import storage_path
 
 EXAMPLES = """\
 examples:
@@ -47,8 +48,7 @@ distillation from the unpruned classifier (or fine-tuning).""",
 
 
 def run(args):
-    import pathlib
-
+    
     from xdomain_tf.errors import XDomainError
     from xdomain_tf.models.structured_pruning import check_fraction
 
@@ -58,13 +58,13 @@ def run(args):
     epochs = args.epochs if args.epochs is not None else (1 if args.train else 0)
     if epochs < 0:
         raise XDomainError(f"epochs must be an integer >= 0, got {epochs}")
-    if pathlib.Path(args.model).resolve() == pathlib.Path(args.out).resolve():
+    if storage_path(args.model).resolve() == storage_path(args.out).resolve():
         raise XDomainError("out must be a new folder, not the model's own run directory")
 
     from xdomain_tf.runs import RunDirectory
     from xdomain_tf.training.classifier_pruning import prune
 
-    model = pathlib.Path(args.model)
+    model = storage_path(args.model)
     if not model.exists():
         raise XDomainError(f"{model}: no such classifier (a classifier run directory or a .keras file)")
     options = {}

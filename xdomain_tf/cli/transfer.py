@@ -1,8 +1,8 @@
 """`xdomain-tf transfer`: a transfer matrix across domains or languages, and zero-shot scores."""
 import json
-import pathlib
 
 from xdomain_tf.cli.training_flags import add_training_flags, options_from_args, options_parser
+from xdomain_tf.utils.storage import storage_path
 
 EXAMPLES = """\
 examples:
@@ -49,7 +49,7 @@ def run(args):
     from xdomain_tf.utils.atomic import write_json_atomic
 
     report = transfer_experiment(options, group_by=args.group_by, all_but_one=not args.no_all_but_one, metric=args.metric)
-    out = pathlib.Path(options.out)
+    out = storage_path(options.out)
     write_json_atomic(out / "transfer.json", report)
     transfer_matrix_plot(report["matrix"], report["train_domains"], report["eval_domains"], out / "transfer.png",
                          title=f"{args.metric}: trained on (rows) / evaluated on (columns)")

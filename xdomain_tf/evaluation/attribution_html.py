@@ -1,9 +1,9 @@
 """Word attributions as a self-contained HTML heatmap page (no scripts, no external files)."""
 import html
-import pathlib
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.utils.atomic import write_text_atomic
+from xdomain_tf.utils.storage import storage_path
 
 # Words that raised the score are green, words that lowered it red.
 POSITIVE_RGB = (22, 163, 74)
@@ -106,7 +106,7 @@ def write_attribution_page(path, explanations, texts, text_pairs=None, title="Wo
     >>> write_attribution_page(path, [explanation], ["Goal!"]).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     True
     """
-    path = pathlib.Path(path)
+    path = storage_path(path)
     write_text_atomic(path, attribution_page(explanations, texts, text_pairs, title))
     return path
 

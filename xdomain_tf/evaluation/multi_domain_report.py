@@ -1,10 +1,10 @@
 """Multi-domain evaluation report: per-domain scores, overall scores, JSON and PNG output."""
-import pathlib
 import re
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.evaluation.classification_metrics import classification_report
 from xdomain_tf.utils.atomic import write_json_atomic
+from xdomain_tf.utils.storage import storage_path
 
 
 def evaluation_report(per_domain):
@@ -87,7 +87,7 @@ def write_report(report, json_path=None, report_dir=None):
     written = []
     if json_path is not None:
         write_json_atomic(json_path, report)
-        written.append(pathlib.Path(json_path))
+        written.append(storage_path(json_path))
     if report_dir is not None:
         from xdomain_tf.evaluation.plots import confusion_matrix_plot
 
@@ -100,7 +100,7 @@ def write_report(report, json_path=None, report_dir=None):
                 candidate = f"{stem}_{number}"
             used.add(candidate.lower())
             labels = scores.get("labels") or list(scores["per_label"])
-            path = pathlib.Path(report_dir) / f"confusion_{candidate}.png"
+            path = storage_path(report_dir) / f"confusion_{candidate}.png"
             title = f"{domain}: accuracy {scores['accuracy']:.3f}, macro-F1 {scores['macro_f1']:.3f}"
             confusion_matrix_plot(scores["confusion_matrix"], labels, path, title=title)
             written.append(path)

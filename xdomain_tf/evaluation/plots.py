@@ -5,13 +5,14 @@ so they work without a display and leave a notebook's pyplot state alone. Each p
 function returns the `Figure` (a notebook shows it inline with `display(figure)`) or,
 given a path, writes a PNG there atomically and returns the path.
 """
+import io
 import math
-import pathlib
 
 import numpy as np
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.utils.atomic import atomic_path
+from xdomain_tf.utils.storage import storage_path
 
 # Bookkeeping entries of a MetricsHistory epoch that are not learning curves.
 _NOT_CURVES = ("epoch", "step", "seconds", "examples_per_second")
@@ -29,9 +30,11 @@ def _new_figure(width, height):
 def _save(figure, path):
     if path is None:
         return figure
-    path = pathlib.Path(path)
+    path = storage_path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
+        tmp.write_bytes(buffer.getvalue())
     return path
 
 

@@ -1,10 +1,10 @@
 """Cross-domain / cross-lingual transfer: train on each group alone, test on every other."""
 import dataclasses
-import pathlib
 
 from xdomain_tf.data.readers import read_records
 from xdomain_tf.data.writers import write_jsonl
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.storage import storage_path
 
 # Groups compared in a transfer experiment share a label set: every run trains one head.
 SHARED_DOMAIN = "transfer"
@@ -44,7 +44,7 @@ def transfer_experiment(options, group_by="domain", all_but_one=True, metric="ma
         raise XDomainError(f"group_by must be domain or lang, got {group_by!r}")
     if not options.valid:
         raise XDomainError("transfer needs valid data to evaluate on")
-    out = pathlib.Path(options.out)
+    out = storage_path(options.out)
     train = _grouped(options.train, group_by, options.default_domain)
     valid = _grouped(options.valid, group_by, options.default_domain)
     if len(train) < 2:
