@@ -2,13 +2,16 @@ import gzip
 import json
 import logging
 import types
+import uuid
 import zlib
 
 import pytest
 
 from xdomain_tf.data.read_report import ReadReport
 from xdomain_tf.data.readers import data_format, read_records
+from xdomain_tf.data.writers import write_jsonl, write_shards, write_tfrecord
 from xdomain_tf.errors import DataError, XDomainError
+from xdomain_tf.utils.storage import StorageError, storage_path
 
 GOOD = b'{"text": "Good one", "label": "a", "domain": "news"}\n'
 
@@ -326,3 +329,67 @@ def test_a_cut_gzip_tfrecord_file_is_an_error(tmp_path):
     )
     path.write_bytes(gzip.compress(data))
     assert len(list(read_records(path))) == 48
+
+
+# --- URLs and glob patterns ------------------------------------------------------------
+
+def _records(count):
+    return [{"text": f"text {i}", "label": "a", "domain": "news", "id": f"r{i}"} for i in range(count)]
+
+
+def _ram(name):
+    return f"ram://readers-{uuid.uuid4().hex[:8]}/{name}"
+
+
+def test_globs_expand_sorted_and_a_pattern_matching_nothing_is_one_line(tmp_path):
+    for name, start in (("b.jsonl", 2), ("a.jsonl", 0)):
+        write_jsonl(_records(2) if start == 0 else [dict(r, id=f"b{i}") for i, r in enumerate(_records(2))],
+                    tmp_path / name)
+    assert [r["id"] for r in read_records(str(tmp_path / "*.jsonl"))] == ["r0", "r1", "b0", "b1"]
+    with pytest.raises(XDomainError, match=r"missing-\*\.jsonl: no data file matches this pattern$"):
+        read_records(str(tmp_path / "missing-*.jsonl"))
+    ram = _ram("data")
+    write_jsonl(_records(3), f"{ram}/part-1.jsonl")
+    write_jsonl(_records(1), f"{ram}/part-0.jsonl")
+    assert [r["id"] for r in read_records(f"{ram}/part-*.jsonl")] == ["r0", "r0", "r1", "r2"]
+    with pytest.raises(XDomainError, match=r"ram://.*/nothing-\*\.jsonl: no data file matches this pattern$"):
+        read_records(f"{ram}/nothing-*.jsonl")
+
+
+def test_an_incomplete_shard_set_is_refused(tmp_path):
+    counts = write_shards(_records(6), tmp_path / "train", 3)
+    storage_path(list(counts)[1]).unlink()
+    with pytest.raises(XDomainError, match=r"matches 2 of the 3 shards .*train-\*-of-00003.tfrecord \(missing 00001\)"):
+        read_records(str(tmp_path / "train-*"))
+
+
+def test_url_errors_are_one_line(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"ram://.*/absent.jsonl"):
+        read_records(_ram("absent.jsonl"))
+    with pytest.raises(StorageError, match=r"^nosuch://bucket/a.jsonl: TensorFlow has no file system for nosuch://"):
+        read_records("nosuch://bucket/a.jsonl")
+    with pytest.raises(StorageError, match=r"TensorFlow has no file system for nosuch://"):
+        read_records("nosuch://bucket/*.jsonl")
+
+
+def test_url_files_stream_like_local_ones():
+    path = _ram("train.jsonl.gz")
+    storage_path(path).write_bytes(gzip.compress(b'{"text": "a", "label": "x", "domain": "d"}\n\n'
+                                                 b'{"text": "b", "label": "y", "domain": "d"}\n'))
+    assert [(r["text"], line) for r, _, line in read_records(path, with_location=True)] == [("a", 1), ("b", 3)]
+    for name in ("train.tfrecord", "train.tfrecord.gz"):
+        path = _ram(name)
+        write_tfrecord(_records(3), path)
+        assert [r["id"] for r in read_records(path)] == ["r0", "r1", "r2"]
+    truncated = _ram("cut.tfrecord")
+    write_tfrecord(_records(2), truncated)
+    storage_path(truncated).write_bytes(storage_path(truncated).read_bytes()[:-20])
+    with pytest.raises(DataError, match=r"cut.tfrecord:2"):
+        list(read_records(truncated))
+
+
+def test_url_files_report_file_and_line():
+    path = _ram("broken.csv.gz")
+    storage_path(path).write_bytes(gzip.compress(b"text,label,domain\nfine,a,x\n\"open,a,x\n"))
+    with pytest.raises(DataError, match=r"broken.csv.gz:3"):
+        list(read_records(path))

@@ -35,6 +35,7 @@ ACCEPTED = {
     "class_weights": "a string", "label_sampling": "one of natural, balanced",
     "augment": "a string", "augment_mlm": "a string", "augment_pairs": "a string", "augment_seed": "an integer",
     "align_pairs": "a string", "align_weight": "a number >= 0", "align_temperature": "in [0.001, 10]",
+    "data_service": "a grpc://HOST:PORT address",
 }
 # Two values of the wrong type per kind of option: YAML `true` is never a count, nor 1 a boolean.
 WRONG = {

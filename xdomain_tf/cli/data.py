@@ -4,6 +4,7 @@
     xdomain-tf data build bbc --out DIR
     xdomain-tf data stats FILE... [--json]
     xdomain-tf data pairs debian --language de --out FILE
+    xdomain-tf data shard --input FILE... --out PREFIX --shards N [--format tfrecord|jsonl] [--gzip]
 """
 import dataclasses
 import json
@@ -23,9 +24,13 @@ examples:
   xdomain-tf data stats data/debian/train.jsonl data/bbc/train.jsonl
 
   # English <-> German pairs of training packages, for contrastive pretraining
-  xdomain-tf data pairs debian --language de --out data/pairs.de.jsonl"""
+  xdomain-tf data pairs debian --language de --out data/pairs.de.jsonl
 
-_SWITCHES = ("no_dedupe", "refresh", "json", "unlabelled")
+  # the training split as 8 TFRecord shards (one or more per worker), read back by a glob
+  xdomain-tf data shard --input data/debian/train.jsonl --out data/shards/train --shards 8
+  xdomain-tf train --train 'data/shards/train-*-of-00008.tfrecord' ..."""
+
+_SWITCHES = ("no_dedupe", "refresh", "json", "unlabelled", "gzip")
 
 
 @dataclasses.dataclass
@@ -119,6 +124,28 @@ class DebianPairsOptions:
     json: bool = option_field(False, "print JSON instead of text")
 
 
+@dataclasses.dataclass
+class ShardOptions:
+    """Flags of `xdomain-tf data shard` (`write_shards`' arguments).
+
+    Example:
+
+    >>> ShardOptions(input=["train.jsonl"], out="shards/train", shards=4).format
+    'tfrecord'
+    """
+
+    input: typing.List[str] = option_field(
+        None, "data files, URLs or glob patterns (.jsonl, .csv, .tsv, .tfrecord, optionally .gz)", metavar="FILE")
+    out: str = option_field(None, "the shards' path prefix: PREFIX-00000-of-0000N.tfrecord, ... (local or a URL)",
+                            metavar="PREFIX")
+    shards: int = option_field(None, "number of shards (record i goes to shard i % N)", check=lambda v: v >= 1,
+                               what="a positive integer", metavar="N")
+    format: str = option_field("tfrecord", "the shards' format", choices=("tfrecord", "jsonl"))
+    gzip: bool = option_field(False, "gzip the shards (.tfrecord.gz, .jsonl.gz)")
+    default_domain: str = option_field(None, "domain of records that have none", metavar="DOMAIN")
+    json: bool = option_field(False, "print JSON instead of text")
+
+
 def _flags(options_class, **more):
     """`add_option_flags` keywords: the BOOL options are switches (`--json`, not `--json true`)."""
     names = {field.name for field in dataclasses.fields(options_class)}
@@ -163,6 +190,14 @@ def add_parser(subparsers):
                                  "English <-> LANGUAGE Debian descriptions aligned by Description-md5.")
     add_option_flags(debian_pairs, DebianPairsOptions, flags=_flags(
         DebianPairsOptions, language=dict(required=True), out=dict(required=True, type=output_file)))
+
+    shard = manual_parser(actions, "shard", "write data files as N TFRecord (or JSONL) shards, one set per corpus",
+                          "Write data files as N shards PREFIX-00000-of-0000N.tfrecord: record i goes to shard\n"
+                          "i % N, so every shard has a similar mix of domains and labels. The shards appear\n"
+                          "only once all are written. Read them back with a glob: 'PREFIX-*-of-0000N.tfrecord'.")
+    add_option_flags(shard, ShardOptions, flags=_flags(
+        ShardOptions, input=dict(required=True), out=dict(required=True, type=output_file),
+        shards=dict(required=True)))
     parser.set_defaults(run=run)
     return parser
 
@@ -178,6 +213,8 @@ def run(args):
         return _build(args)
     if args.data_action == "stats":
         return _stats(args)
+    if args.data_action == "shard":
+        return _shard(args)
     return _pairs(args)
 
 
@@ -258,4 +295,18 @@ def _pairs(args):
     else:
         print(f"pairs: {args.out}")
         print(format_stats(stats))
+    return 0
+
+
+def _shard(args):
+    from xdomain_tf.data.writers import write_shards
+
+    counts = write_shards(args.input, args.out, args.shards, format=args.format, compressed=args.gzip,
+                          default_domain=args.default_domain)
+    if args.json:
+        print(json.dumps({"shards": counts, "records": sum(counts.values())}, indent=2, ensure_ascii=False))
+        return 0
+    for path, count in counts.items():
+        print(f"{path}: {count:,} record{'' if count == 1 else 's'}")
+    print(f"{sum(counts.values()):,} records in {len(counts)} shards")
     return 0

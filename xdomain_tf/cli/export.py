@@ -43,8 +43,8 @@ class ExportOptions:
 
     model: str = option_field(
         None, "a classifier run directory (or, with --check alone, a SavedModel version folder)", metavar="RUN_DIR")
-    saved_model: str = option_field(None, "the model's export folder, e.g. export/NAME", group="serving",
-                                    metavar="DIR")
+    saved_model: str = option_field(None, "the model's export folder, e.g. export/NAME or gs://BUCKET/NAME",
+                                    group="serving", metavar="DIR")
     version: int = option_field(None, "version number (default: the next one)", group="serving", **_POSITIVE)
     overwrite: bool = option_field(False, "replace an existing --version", group="serving")
     warmup_data: typing.List[str] = option_field(
@@ -56,9 +56,13 @@ class ExportOptions:
     models_config: str = option_field(
         "auto", "the models.config to update ('auto': export/models.config when the folder is inside export/; "
         "'none': do not write one)", group="serving", metavar="FILE")
+    pin_versions: str = option_field(
+        "auto", "models.config serves a pinned list of versions that gains the new one once it is published: auto "
+        "(where the file system has no atomic rename: gs://, s3://, ram://), on or off", group="serving",
+        choices=("auto", "on", "off"))
     check: bool = option_field(False, "list every op in the graph and fail if TF Serving 2.20 cannot run one",
                                group="serving")
-    tflite: str = option_field(None, "the .tflite file to write", group="tflite", metavar="FILE")
+    tflite: str = option_field(None, "the .tflite file to write (local or a URL)", group="tflite", metavar="FILE")
     quantize: str = option_field(
         "none", "none (float32), float16 weights, dynamic (int8 weights), int8 (full integer, calibrated), "
         "int16x8 (int16 activations, int8 weights; token ids in, one length) or selective (int8 except the ops "
@@ -106,8 +110,11 @@ def run(args):
     import pathlib
 
     from xdomain_tf.errors import XDomainError
+    from xdomain_tf.utils.storage import storage_path
 
-    model = pathlib.Path(args.model)
+    model = storage_path(args.model)
+    if not isinstance(model, pathlib.Path):
+        model.exists()  # a URL's file system answers (else one line naming the URL)
     if not (args.saved_model or args.tflite):
         if args.check and (model / "saved_model.pb").exists():
             return _print_op_check(model)
@@ -119,8 +126,9 @@ def run(args):
         from xdomain_tf.export.saved_model_export import saved_model
 
         models_config = None if args.models_config == "none" else args.models_config
+        pin_versions = {"auto": "auto", "on": True, "off": False}[args.pin_versions]
         version_dir = saved_model(
-            model, args.saved_model, models_config=models_config, log=print,
+            model, args.saved_model, models_config=models_config, pin_versions=pin_versions, log=print,
             **_flags(args, "version", "overwrite", "warmup_data", "warmup_examples", "check", "model_name"),
         )
         size = sum(path.stat().st_size for path in version_dir.rglob("*") if path.is_file())

@@ -14,6 +14,7 @@ import sys
 # Sub-command name -> module under xdomain_tf.cli.
 COMMANDS = {
     "data": "data",
+    "data-service": "data_service",
     "train": "train",
     "distill": "distill",
     "evaluate": "evaluate",

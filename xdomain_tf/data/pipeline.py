@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from xdomain_tf.data import readers
 from xdomain_tf.data.augmentation import Augmenter
+from xdomain_tf.data.data_service import DataService, shard_batches
 from xdomain_tf.data.read_report import ReadReport
 from xdomain_tf.data.record_schema import normalize_record
 from xdomain_tf.data.sampling import sampling_probabilities
@@ -43,6 +44,8 @@ def make_dataset(
     label_sampling="natural",
     augment=None,
     augment_seed=None,
+    shard_policy="auto",
+    data_service=None,
 ):
     """A batched, tokenized `tf.data.Dataset` over records of one or more domains.
 
@@ -110,6 +113,24 @@ def make_dataset(
             special tokens are never changed. Deterministic under `augment_seed`, and
             different in every epoch.
         augment_seed: seed of the token augmentations (default: `seed`).
+        shard_policy: with `input_context`, how the input pipelines split the data:
+            `"file"`: pipeline `k` of `n` reads files `k, k + n, ...` of the (sorted,
+            glob-expanded) file list, so no file is read twice (needs at least `n`
+            files, each with a similar mix of domains and labels, as `write_shards`
+            writes them: each pipeline samples the mixture from its own files);
+            `"data"`: every pipeline reads every file and keeps the records `i % n == k`
+            of each domain; `"auto"`: `"file"` when every file is a shard
+            (`NAME-00003-of-00008.tfrecord`) and there are at least as many files as
+            pipelines, else `"data"` (whole per-domain files split over workers would
+            give each worker other domains).
+        data_service: a tf.data service dispatcher, `"grpc://HOST:PORT"` or a
+            `DataService`: the pipeline (reading, sampling, bucketing, tokenization,
+            augmentation) runs on the service's workers, each tokenizing its share of the
+            batches, which are those of the local pipeline; only the order in which the
+            workers' batches arrive varies. The records are read into memory here (no
+            `in_memory_limit`); a pipeline that calls Python or runs a Keras model is a
+            one-line `XDomainError`. In training the dataset repeats on the workers (each
+            epoch drawn anew, as `make_dataset(...).repeat()` does locally).
 
     Returns:
         A `tf.data.Dataset`, prefetched.
@@ -130,6 +151,9 @@ def make_dataset(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise XDomainError(f"batch_size must be a positive integer, got {batch_size!r}")
+    service = DataService.resolve(data_service)  # a bad address or no dispatcher: fails before reading
+    if service is not None:
+        service.check()
     shard, replicas, per_replica = (1, 0), 1, batch_size
     if input_context is not None:
         per_replica = input_context.get_per_replica_batch_size(batch_size)
@@ -147,8 +171,9 @@ def make_dataset(
         )
     source = _Source(
         records_or_paths, label_space, default_domain, with_labels, on_error, shard, keep_ids,
-        memory_limit=in_memory_limit if training else 0,
+        memory_limit=(float("inf") if service is not None else in_memory_limit) if training else 0,
         expand=augmenter.expand if augmenter is not None and augmenter.record_steps else None,
+        shard_policy=shard_policy,
     )
     if training:
         examples = _training_mixture(
@@ -162,13 +187,21 @@ def make_dataset(
     batched = _batch_and_pack(
         examples, preprocessor, batch_size, boundaries, drop_remainder, source.has_pair,
         augment_texts=augmenter.augment_texts if augmenter is not None and augmenter.text_steps else None,
+        augment_tokens=(augmenter.augment_tokens, _derive_seed(augmenter.seed, "augment", shard[1]))
+        if augmenter is not None and augmenter.token_steps else None,
+        shard_for_service=service is not None,
     )
-    if augmenter is not None and augmenter.token_steps:
-        batched = augmenter.augment_batches(batched, _derive_seed(augmenter.seed, "augment", shard[1]))
     to_model = _model_io(label_space, multi_head, with_labels)
     dataset = batched.map(to_model, num_parallel_calls=tf.data.AUTOTUNE)
     if replicas > 1:
         dataset = _split_for_replicas(dataset, replicas, per_replica)
+    if service is not None:
+        if training:
+            # Each client-side repetition of a service dataset is a new job that starts
+            # from the same seeds (every epoch alike): the workers repeat instead.
+            dataset = dataset.repeat()
+        role = "train" if training else "eval"
+        dataset = service.distribute(dataset, name=f"{role}-seed{seed}-{shard[1]}of{shard[0]}")
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -178,7 +211,7 @@ class _Source:
 
     def __init__(
         self, records_or_paths, label_space, default_domain, with_labels, on_error, shard,
-        keep_ids, memory_limit, expand=None,
+        keep_ids, memory_limit, expand=None, shard_policy="auto",
     ):
         self.label_space = label_space
         self.require_label = with_labels
@@ -192,6 +225,11 @@ class _Source:
         else:
             for path, _ in self.files:
                 readers.read_records(path, on_error=on_error)  # argument and existence checks
+        # The records this pipeline keeps: index % num_shards == shard_index (per domain).
+        self.record_shard = shard
+        if _shard_policy(shard_policy, self.files, shard[0]) == "file":
+            self.files = self.files[shard[1] :: shard[0]]
+            self.record_shard = (1, 0)
         self.sizes = collections.Counter()
         self.files_by_domain = collections.defaultdict(list)
         self.memory = collections.defaultdict(list)
@@ -225,7 +263,7 @@ class _Source:
     def _iterate(self, domain_id=None, report=None, warn=False):
         """Yields `(domain_id, label_id, record, file)` of this shard's records."""
         counters = collections.Counter()
-        num_shards, shard_index = self.shard
+        num_shards, shard_index = self.record_shard
         for record, path, line, source in self._located(domain_id, report, warn):
             record_domain, label_id = self.label_space.encode(record, path=path, line=line)
             if domain_id is not None and record_domain != domain_id:
@@ -337,16 +375,38 @@ class _Source:
         return self._from_files(domain_id, subset)
 
 
+SHARD_POLICIES = ("auto", "file", "data")
+
+
+def _shard_policy(policy, files, num_shards):
+    """The policy a pipeline uses: `"file"` or `"data"` (see `make_dataset`)."""
+    if policy not in SHARD_POLICIES:
+        raise XDomainError(f"shard_policy must be one of {', '.join(SHARD_POLICIES)}, got {policy!r}")
+    if num_shards == 1:
+        return "data"
+    enough = files is not None and len(files) >= num_shards
+    if policy == "auto":
+        sharded = enough and all(readers.SHARD_NAME.match(str(path)) for path, _ in files)
+        return "file" if sharded else "data"
+    if policy == "file" and not enough:
+        have = "records in memory" if files is None else f"{len(files)} data file(s)"
+        raise XDomainError(
+            f"shard_policy file needs at least as many data files as input pipelines ({num_shards}), got {have}; "
+            "use shard_policy data or auto, or write more shards (xdomain-tf data shard)"
+        )
+    return policy
+
+
 def _classify_input(records_or_paths, default_domain):
     if isinstance(records_or_paths, (str, os.PathLike)):
-        return [(records_or_paths, default_domain)], None
+        return [(path, default_domain) for path in readers.expand_data_files([records_or_paths])], None
     if isinstance(records_or_paths, dict):
         if "text" in records_or_paths:
             raise XDomainError("pass a list of records, not a single record")
         files = []
         for domain, paths in records_or_paths.items():
             paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-            files.extend((path, domain) for path in paths)
+            files.extend((path, domain) for path in readers.expand_data_files(paths))
         if not files:
             raise XDomainError("no data files given")
         return files, None
@@ -354,7 +414,7 @@ def _classify_input(records_or_paths, default_domain):
     if not items:
         raise XDomainError("no records or data files given")
     if all(isinstance(item, (str, os.PathLike)) for item in items):
-        return [(path, default_domain) for path in items], None
+        return [(path, default_domain) for path in readers.expand_data_files(items)], None
     if not all(isinstance(item, dict) for item in items):
         raise XDomainError("records_or_paths must be paths or record dicts, not a mix")
     if default_domain is not None:
@@ -480,7 +540,14 @@ def _preprocessor_inputs(batch, has_pair):
     return batch["text"]
 
 
-def _batch_and_pack(examples, preprocessor, batch_size, boundaries, drop_remainder, has_pair, augment_texts=None):
+def _batch_and_pack(
+    examples, preprocessor, batch_size, boundaries, drop_remainder, has_pair, augment_texts=None,
+    augment_tokens=None, shard_for_service=False,
+):
+    """Batches of packed token features; `augment_tokens` is `(augment(features, seed),
+    seed)` of the token augmentations (each batch's seed drawn anew every epoch). With
+    `shard_for_service`, each tf.data service worker packs only its share of the batches,
+    their augmentation seeds drawn before the split as locally."""
     if boundaries is None:
         batched = examples.batch(batch_size, drop_remainder=drop_remainder)
     else:
@@ -504,8 +571,13 @@ def _batch_and_pack(examples, preprocessor, batch_size, boundaries, drop_remaind
             no_padding=True,
             drop_remainder=drop_remainder,
         )
+    if augment_tokens is not None:
+        seeds = tf.data.Dataset.random(seed=augment_tokens[1], rerandomize_each_iteration=True)
+        batched = tf.data.Dataset.zip(batched, seeds)
+    if shard_for_service:
+        batched = shard_batches(batched)
 
-    def pack(batch):
+    def pack(batch, batch_seed=None):
         if augment_texts is not None:
             batch = {**batch, "text": augment_texts(batch["text"])}
         features = dict(preprocessor(_preprocessor_inputs(batch, has_pair)))
@@ -519,6 +591,8 @@ def _batch_and_pack(examples, preprocessor, batch_size, boundaries, drop_remaind
         packed["domain_id"] = batch["domain_id"]
         if "id" in batch:
             packed["id"] = batch["id"]
+        if augment_tokens is not None:
+            packed = augment_tokens[0](packed, batch_seed)
         return packed, batch["label_id"]
 
     return batched.map(pack, num_parallel_calls=tf.data.AUTOTUNE)

@@ -3,10 +3,14 @@
 The format follows the file extension: `.jsonl`/`.json` (JSON Lines, one object a line),
 `.csv`, `.tsv` (header row, then one record a row; TSV has no quoting), `.tfrecord`/`.tfrec`
 (`tf.train.Example` with one bytes feature per field); `.gz` after any of them for a
-gzip-compressed file. Files are read as streams, never whole.
+gzip-compressed file. Files are read as streams, never whole, from a local path or any
+`tf.io.gfile` URL (`gs://`, `s3://`, `hdfs://`, `ram://`). Wherever a list of data files
+is taken, a glob pattern (`data/train-*-of-*.tfrecord`, `gs://bucket/train-*.jsonl`)
+stands for the files it matches, in sorted order.
 """
 import csv
 import errno
+import glob
 import gzip
 import json
 import logging
@@ -19,6 +23,7 @@ import zlib
 from xdomain_tf.data.read_report import ReadReport
 from xdomain_tf.data.record_schema import FIELDS, normalize_record
 from xdomain_tf.errors import DataError, XDomainError
+from xdomain_tf.utils.storage import StorageError, is_url, storage_path
 
 _FORMATS = {
     ".jsonl": "jsonl",
@@ -32,6 +37,9 @@ _BOM = b"\xef\xbb\xbf"
 # A TFRecord is a uint64 length and its masked crc32c, the data, then the data's crc32c.
 _TFRECORD_HEADER_BYTES = 12
 _TFRECORD_FRAMING_BYTES = 16
+_GLOB_CHARACTERS = re.compile(r"[*?\[]")
+# A shard of a set written by `write_shards`: NAME-00003-of-00008.tfrecord.
+SHARD_NAME = re.compile(r"^(?P<stem>.*)-(?P<index>\d{5,})-of-(?P<count>\d{5,})(?P<suffix>(\.[A-Za-z0-9]+)*)$")
 _logger = logging.getLogger(__name__)
 
 
@@ -60,11 +68,13 @@ def read_records(
     on_error="raise",
     report=None,
     with_location=False,
+    require_domain=True,
 ):
     """Reads records from data files, lazily, validating each against the record schema.
 
     Args:
-        paths: one path or a list of paths; the format follows each file's extension.
+        paths: one path or a list of paths, local or URLs (`gs://...`), or glob patterns
+            (see `expand_data_files`); the format follows each file's extension.
         default_domain: the domain of records that have none (a single-domain file).
         require_label: a record without a label is an error (False for unlabeled data).
         on_error: `"raise"` stops at the first bad record with a `DataError` naming the
@@ -74,6 +84,7 @@ def read_records(
             raises in both modes.
         report: a `ReadReport` to fill (counts, skipped records with reasons).
         with_location: yield `(record, path, line)` instead of bare records.
+        require_domain: a record without a domain (and no `default_domain`) is an error.
 
     Returns:
         An iterator of record dicts (see `xdomain_tf.data.record_schema`). Argument
@@ -92,36 +103,123 @@ def read_records(
     paths = _as_path_list(paths)
     for path in paths:
         data_format(path)
-        if not os.path.isfile(path):
+        if not _is_file(path):
             raise FileNotFoundError(errno.ENOENT, "No such data file", str(path))
     return _generate(
-        paths, default_domain, require_label, on_error, report, with_location, warn=True
+        paths, default_domain, require_label, on_error, report, with_location, warn=True,
+        require_domain=require_domain,
     )
 
 
 def _as_path_list(paths):
     if isinstance(paths, (str, os.PathLike)):
-        return [paths]
+        paths = [paths]
     paths = list(paths)
     if not paths:
         raise XDomainError("no data files given")
-    return paths
+    return expand_data_files(paths)
 
 
-def _generate(paths, default_domain, require_label, on_error, report, with_location, warn):
+def expand_data_files(paths, strict=True):
+    """The data files named by `paths`, each glob pattern replaced by the files it matches.
+
+    A path with `*`, `?` or `[` that is not itself an existing file is a pattern: local
+    patterns are expanded with `glob`, URL patterns with `tf.io.gfile.glob`, and the
+    matches come in sorted order (so the order of the records stays the same from run to
+    run). Other paths are kept as given.
+
+    Args:
+        paths: one path or a list of paths and patterns.
+        strict: a pattern that matches nothing is an `XDomainError` naming it (False
+            keeps the pattern itself in the list).
+
+    Returns:
+        A list of paths.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("train-00001-of-00002.jsonl", "train-00000-of-00002.jsonl"):
+    ...     _ = (folder / name).write_text("")
+    >>> [pathlib.Path(p).name for p in expand_data_files([folder / "train-*-of-*.jsonl"])]
+    ['train-00000-of-00002.jsonl', 'train-00001-of-00002.jsonl']
+    >>> expand_data_files([folder / "valid-*.jsonl"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    xdomain_tf.errors.XDomainError: .../valid-*.jsonl: no data file matches this pattern
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = []
+    for path in paths:
+        if not _GLOB_CHARACTERS.search(str(path)) or _is_file(path):
+            files.append(path)
+            continue
+        matches = _glob(str(path))
+        if not matches and strict:
+            raise XDomainError(f"{path}: no data file matches this pattern")
+        if strict:
+            _check_shard_sets(path, matches)
+        files.extend(matches or [path])
+    return files
+
+
+def _check_shard_sets(pattern, matches):
+    """Sharded names (`NAME-00003-of-00008.EXT`) that a pattern matches must be whole sets."""
+    sets = {}
+    for match in matches:
+        found = SHARD_NAME.match(str(match))
+        if found:
+            key = (found.group("stem"), int(found.group("count")), found.group("suffix"))
+            sets.setdefault(key, set()).add(int(found.group("index")))
+    for (stem, count, suffix), indices in sets.items():
+        missing = sorted(set(range(count)) - indices)
+        if missing:
+            shown = ", ".join(f"{index:05d}" for index in missing[:5]) + (", ..." if len(missing) > 5 else "")
+            raise XDomainError(
+                f"{pattern}: matches {len(indices)} of the {count} shards {stem}-*-of-{count:05d}{suffix} "
+                f"(missing {shown}); a shard set is read whole or not at all"
+            )
+
+
+def _glob(pattern):
+    if not is_url(pattern):
+        return sorted(match for match in glob.glob(pattern) if os.path.isfile(match))
+    import tensorflow as tf
+
+    # The part before the first pattern character names the file system: asking it
+    # first turns an unknown scheme or unreachable service into a one-line error.
+    prefix = pattern[: _GLOB_CHARACTERS.search(pattern).start()].rsplit("/", 1)[0]
+    storage_path(prefix).exists()
+    try:
+        return sorted(tf.io.gfile.glob(pattern))
+    except tf.errors.OpError as error:
+        raise StorageError(pattern, "cannot list", " ".join(str(error.message).split())[:300]) from None
+
+
+def _is_file(path):
+    if is_url(path):
+        return storage_path(path).is_file()
+    return os.path.isfile(path)
+
+
+def _generate(
+    paths, default_domain, require_label, on_error, report, with_location, warn, require_domain=True
+):
     if report is None:
         report = ReadReport()
     for path in paths:
         fmt, compressed = data_format(path)
         required = ["text"] + (["label"] if require_label else [])
-        if default_domain is None:
+        if default_domain is None and require_domain:
             required.append("domain")
         for line, raw in _PARSERS[fmt](path, compressed, required):
             try:
                 if isinstance(raw, DataError):
                     raise raw
                 record = normalize_record(
-                    raw, default_domain, require_label, path=path, line=line
+                    raw, default_domain, require_label, require_domain, path=path, line=line
                 )
             except DataError as error:
                 if on_error == "raise":
@@ -135,7 +233,24 @@ def _generate(paths, default_domain, require_label, on_error, report, with_locat
 
 
 def _open_binary(path, compressed):
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
+    if not is_url(path):
+        return gzip.open(path, "rb") if compressed else open(path, "rb")
+    handle = storage_path(path).open("rb")
+    return _GzipOverHandle(handle) if compressed else handle
+
+
+class _GzipOverHandle(gzip.GzipFile):
+    """A gzip stream over a file object it owns (closes it too)."""
+
+    def __init__(self, handle):
+        super().__init__(fileobj=handle, mode="rb")
+        self._owned = handle
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self._owned.close()
 
 
 def _decoded_lines(path, handle):
@@ -302,7 +417,7 @@ def _parse_tfrecord(path, compressed, required):
 def _check_tfrecord_end(path, compressed, read_bytes, records):
     # TensorFlow takes a partial record header at the end of a file (and a gzip stream cut
     # short) for the end of the data, so a truncated file would read as a shorter one.
-    size = _uncompressed_size(path, records) if compressed else os.path.getsize(path)
+    size = _uncompressed_size(path, records) if compressed else _file_size(path)
     left = size - read_bytes
     if left == 0:
         return
@@ -316,10 +431,14 @@ def _check_tfrecord_end(path, compressed, read_bytes, records):
     raise DataError(message, path=path, line=records + 1)
 
 
+def _file_size(path):
+    return storage_path(path).stat().st_size if is_url(path) else os.path.getsize(path)
+
+
 def _uncompressed_size(path, records):
     size = 0
     try:
-        with gzip.open(path, "rb") as handle:
+        with _open_binary(path, compressed=True) as handle:
             while chunk := handle.read(1 << 20):
                 size += len(chunk)
     except (OSError, EOFError, zlib.error) as error:

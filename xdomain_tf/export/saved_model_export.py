@@ -6,6 +6,10 @@ import shutil
 import tempfile
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.storage import (
+    StoragePath, copy_tree, file_system, publish_folder, remove_tree, storage_path,
+    temporary_sibling,
+)
 
 # Texts for warm-up requests when no validation data is given.
 FALLBACK_WARMUP_TEXTS = (
@@ -13,6 +17,9 @@ FALLBACK_WARMUP_TEXTS = (
     "",
     "Ünïcode, punctuation… and numbers 12345 in a somewhat longer sentence that keeps going.",
 )
+# Copied last where a version is published object by object: TF Serving loads a version
+# from this file, so once it is there every other file is.
+PUBLISHED_LAST = ("saved_model.pb",)
 
 
 def saved_model(
@@ -26,14 +33,24 @@ def saved_model(
     models_config="auto",
     model_name=None,
     serving_base_path=None,
+    pin_versions="auto",
     log=None,
 ):
     """Exports a classifier as `export_base/<version>/`, a SavedModel for TF Serving.
 
     The SavedModel is written to a hidden temporary folder inside `export_base` and renamed
     to its integer version only when complete, so a server watching `export_base` never
-    loads half a version. Its signatures are described in `xdomain_tf.export.serving_module`;
-    every weight is stored once (unlike Keras `model.export`, which stores each twice).
+    loads half a version. `export_base` may be a URL of any TensorFlow file system
+    (`gs://`, `s3://`, `hdfs://`, `ram://`): the SavedModel is built in a local temporary
+    folder, copied to a hidden sibling of the version in `export_base` and published. Where
+    the file system cannot rename a folder atomically (object stores, `ram://`) publishing
+    copies object by object, `saved_model.pb` last, and, with a models.config, the entry's
+    served versions are pinned (`specific` policy) before the copy and gain the new version
+    only after it, so TF Serving never loads a half-copied version; an existing version
+    cannot be replaced there (`overwrite` is refused). See export/README.md.
+
+    Its signatures are described in `xdomain_tf.export.serving_module`; every weight is
+    stored once (unlike Keras `model.export`, which stores each twice).
 
     The version folder also holds:
 
@@ -61,11 +78,16 @@ def saved_model(
             writes none.
         model_name: the name in models.config (default: the folder name of `export_base`).
         serving_base_path: the model's folder as the server sees it (default:
-            `/models/<model_name>`, export/ mounted at /models).
+            `/models/<model_name>`, export/ mounted at /models; for a URL `export_base`,
+            the URL itself).
+        pin_versions: whether the models.config entry serves a pinned list of versions
+            that gains the new one only once it is published: `"auto"` where the file
+            system of `export_base` has no atomic folder rename, True, or False (the
+            entry's own policy, e.g. `latest`, is kept).
         log: a function taking one line of progress, e.g. `print`.
 
     Returns:
-        `pathlib.Path` of the version folder written.
+        The version folder written: a `pathlib.Path`, or a `StoragePath` for a URL.
 
     Example:
 
@@ -80,17 +102,35 @@ def saved_model(
     from xdomain_tf.export.warmup_requests import warmup_predict_requests, write_warmup_requests
     from xdomain_tf.tasks import load_classifier
 
+    if pin_versions not in ("auto", True, False):
+        raise XDomainError(f"pin_versions must be 'auto', True or False, got {pin_versions!r}")
     log = log or (lambda line: None)
-    classifier, run = load_classifier(model)
-    preprocessor = classifier.preprocessor
-    export_base = pathlib.Path(export_base)
+    export_base = storage_path(export_base)
     if export_base.exists() and not export_base.is_dir():
         raise XDomainError(f"{export_base}: exists and is not a folder")
+    classifier, run = load_classifier(model)
+    preprocessor = classifier.preprocessor
     export_base.mkdir(parents=True, exist_ok=True)
-    version, reservation = reserve_version(export_base, version, overwrite)
+    remote = isinstance(export_base, StoragePath)
+    atomic = file_system(export_base).atomic_rename
+    reservation = None
+    if remote:  # no O_EXCL there: one export at a time per base (see export/README.md)
+        version = choose_version(export_base, version, overwrite)
+        if not atomic and (export_base / str(version)).exists():
+            raise XDomainError(
+                f"{export_base / str(version)}: exists; {export_base.scheme}:// has no atomic rename, so a version "
+                "is never replaced in place: export a new version"
+            )
+    else:
+        version, reservation = reserve_version(export_base, version, overwrite)
     model_name = model_name or export_base.resolve().name
+    if models_config == "auto":
+        models_config = export_base.parent / "models.config" if export_base.resolve().parent.name == "export" else None
+    serving_base_path = serving_base_path or (str(export_base) if remote else f"/models/{model_name}")
+    pinned = bool(models_config) and (pin_versions is True or (pin_versions == "auto" and not atomic))
 
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=export_base))
+    # A URL base gets the SavedModel built here first: the writers below need local files.
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=None if remote else export_base))
     try:
         assets_dir = staging / "source_assets"
         assets_dir.mkdir()
@@ -145,24 +185,67 @@ def saved_model(
         log(f"warm-up: {len(requests)} requests from {len(examples)} examples")
 
         final = export_base / str(version)
-        if final.exists():
-            if not overwrite:  # written meanwhile by something that took no reservation
-                raise XDomainError(f"{final} exists; pass overwrite to replace it")
-            old = staging / "replaced"
-            os.replace(final, old)
-        os.replace(target, final)
+        served = None
+        if pinned:
+            served = _pin_served_versions(models_config, model_name, serving_base_path, export_base, exclude=version)
+        if remote:
+            _publish_version(target, final, overwrite)
+        else:
+            if final.exists():
+                if not overwrite:  # written meanwhile by something that took no reservation
+                    raise XDomainError(f"{final} exists; pass overwrite to replace it")
+                old = staging / "replaced"
+                os.replace(final, old)
+            os.replace(target, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        reservation.unlink(missing_ok=True)
+        if reservation is not None:
+            reservation.unlink(missing_ok=True)
 
-    if models_config == "auto":
-        models_config = export_base.parent / "models.config" if export_base.resolve().parent.name == "export" else None
     if models_config:
         from xdomain_tf.export.models_config import update_models_config
 
-        update_models_config(models_config, model_name, serving_base_path or f"/models/{model_name}")
-        log(f"updated {models_config} (model {model_name!r})")
+        if pinned:
+            # As many versions as were served, the new one replacing the oldest.
+            count = max(len(served), 1) if served is not None else 1
+            versions = sorted(set(served or ()) | {version})[-count:]
+            update_models_config(models_config, model_name, serving_base_path, versions=versions)
+            log(f"updated {models_config} (model {model_name!r} serves versions {versions})")
+        else:
+            update_models_config(models_config, model_name, serving_base_path)
+            log(f"updated {models_config} (model {model_name!r})")
     return final
+
+
+def _publish_version(local_version, final, overwrite):
+    """Copies a finished local SavedModel to a hidden sibling of `final` (a URL) and
+    publishes it there (`publish_folder`: one rename, or object by object with
+    `PUBLISHED_LAST` last)."""
+    staging = temporary_sibling(final)
+    try:
+        copy_tree(local_version, staging)
+        if final.exists() and not overwrite:  # written meanwhile by another export
+            raise XDomainError(f"{final}: exists; pass overwrite to replace it")
+        publish_folder(staging, final, last=PUBLISHED_LAST)
+    finally:
+        remove_tree(staging)
+
+
+def _pin_served_versions(models_config, model_name, base_path, export_base, exclude):
+    """Pins the entry of `model_name` to the versions it serves now (its policy becomes
+    `specific`), so a version being copied is not loaded; returns them, or None when the
+    file has no entry yet (it is added once the version is published)."""
+    from xdomain_tf.export.models_config import served_versions, update_models_config
+
+    complete = [
+        number for number in existing_versions(export_base)
+        if number != exclude and (export_base / str(number) / "saved_model.pb").exists()
+    ]
+    served = served_versions(models_config, model_name, complete)
+    if served is None:
+        return None
+    update_models_config(models_config, model_name, base_path, versions=served)
+    return served
 
 
 def labels_document(classifier):
@@ -178,7 +261,7 @@ def labels_document(classifier):
 
 
 def existing_versions(export_base):
-    """The integer version folders in `export_base`, sorted.
+    """The integer version folders in `export_base` (local or a URL), sorted.
 
     Example:
 
@@ -189,7 +272,7 @@ def existing_versions(export_base):
     >>> existing_versions(base)
     [2, 10]
     """
-    export_base = pathlib.Path(export_base)
+    export_base = storage_path(export_base)
     if not export_base.is_dir():
         return []
     return sorted(int(child.name) for child in export_base.iterdir() if child.is_dir() and child.name.isdigit())
@@ -212,7 +295,7 @@ def choose_version(export_base, version, overwrite):
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise XDomainError(f"version must be a positive integer, got {version!r}")
     if version in versions and not overwrite:
-        raise XDomainError(f"{pathlib.Path(export_base) / str(version)} exists; pass overwrite to replace it")
+        raise XDomainError(f"{storage_path(export_base) / str(version)} exists; pass overwrite to replace it")
     return version
 
 
@@ -342,5 +425,5 @@ def export_metadata(run, module, signatures):
             "minimum_tf_serving": "2.20",
         },
         # The run's folder name, not its path: an export must not reveal the machine's layout.
-        "run": None if run is None else {"name": pathlib.Path(run.path).resolve().name, "created": info.get("created")},
+        "run": None if run is None else {"name": storage_path(run.path).resolve().name, "created": info.get("created")},
     }

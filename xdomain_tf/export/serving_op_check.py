@@ -37,7 +37,8 @@ def check_serving_ops(saved_model_dir):
     """Sorts a SavedModel's ops into core TF, tensorflow-text 2.20 and unsupported.
 
     Args:
-        saved_model_dir: a SavedModel version folder.
+        saved_model_dir: a SavedModel version folder, local or a URL (only its
+            `saved_model.pb` is read).
 
     Returns:
         `{"ops": [...], "core": [...], "tensorflow_text": [...], "unsupported": [...]}`,

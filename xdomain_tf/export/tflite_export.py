@@ -7,6 +7,7 @@ import time
 import warnings
 
 from xdomain_tf.errors import OperationError, XDomainError
+from xdomain_tf.utils.storage import storage_path
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8", "int16x8", "selective")
 # The least share of predicted labels that must agree with the SavedModel.
@@ -51,6 +52,10 @@ def tflite(
     of the examples, both through `serving_default` and through the length bucket each
     example fits (as `TFLitePredictor` chooses it) (99.9% unquantized, 99.5% float16, 98% dynamic and int8); otherwise
     an XDomainError says by how much it missed and nothing is written.
+
+    The conversion and the check run on local temporary files; `path` may be a URL of any
+    TensorFlow file system (`gs://`, `ram://`, ...), where each file appears whole (written
+    under a temporary name, then published).
 
     Written files: `path`; `path + ".labels.json"` (domain ids and labels, inputs, outputs,
     tokenizer options, the check's numbers); and without `with_tokenizer`
@@ -108,9 +113,8 @@ def tflite(
     import numpy as np
     import tensorflow as tf
 
-    from xdomain_tf.export.example_sample import read_examples
-    from xdomain_tf.export.tflite_module import IDS_INPUTS, TFLiteModule, default_length_buckets
     from xdomain_tf.tasks import load_classifier
+    from xdomain_tf.export.tflite_module import IDS_INPUTS, TFLiteModule, default_length_buckets
     from xdomain_tf.utils.atomic import atomic_path, write_json_atomic
 
     if quantize not in QUANTIZATIONS:
@@ -121,7 +125,7 @@ def tflite(
             "export without with_tokenizer=True, or use quantize selective"
         )
     log = log or (lambda line: None)
-    path = pathlib.Path(path)
+    path = storage_path(path)
     model, run = load_classifier(model)
     options = run.load_options() if run is not None else {}
     domains = list(model.domains)
@@ -276,8 +280,8 @@ def tflite(
         "custom_ops": report["custom_ops"],
         **({"float_ops": report["float_ops"]} if "float_ops" in report else {}),
     }
-    write_json_atomic(pathlib.Path(str(path) + ".labels.json"), sidecar)
-    vocab_path = pathlib.Path(str(path) + ".vocab.txt")
+    write_json_atomic(storage_path(str(path) + ".labels.json"), sidecar)
+    vocab_path = storage_path(str(path) + ".vocab.txt")
     if with_tokenizer:
         vocab_path.unlink(missing_ok=True)
     else:
@@ -569,7 +573,7 @@ def read_tflite_sidecar(path):
     >>> read_tflite_sidecar(path)
     {'max_labels': 3}
     """
-    sidecar = pathlib.Path(str(path) + ".labels.json")
+    sidecar = storage_path(str(path) + ".labels.json")
     if not sidecar.exists():
         raise XDomainError(f"{path}: no {sidecar.name} beside it (write it with xdomain-tf export --tflite)")
     return json.loads(sidecar.read_text(encoding="utf-8"))

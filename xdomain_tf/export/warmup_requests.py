@@ -2,6 +2,7 @@
 import pathlib
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.storage import storage_path
 
 WARMUP_FILE = pathlib.Path("assets.extra") / "tf_serving_warmup_requests"
 # TF Serving replays at most 1000 warm-up records.
@@ -77,7 +78,7 @@ def write_warmup_requests(saved_model_dir, requests):
     """Writes PredictRequests as `PredictionLog` TFRecords into `assets.extra/`.
 
     Args:
-        saved_model_dir: the SavedModel version folder.
+        saved_model_dir: the SavedModel version folder (local or a URL).
         requests: `predict_pb2.PredictRequest` objects.
 
     Returns:
@@ -95,7 +96,7 @@ def write_warmup_requests(saved_model_dir, requests):
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
-    path = pathlib.Path(saved_model_dir) / WARMUP_FILE
+    path = storage_path(saved_model_dir).joinpath(*WARMUP_FILE.parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
         for request in requests:

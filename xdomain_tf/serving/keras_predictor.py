@@ -7,7 +7,8 @@ class KerasPredictor(Predictor):
     lookup in one graph).
 
     Args:
-        model: a `MultiDomainTextClassifier`, a classifier run directory or a `.keras` file.
+        model: a `MultiDomainTextClassifier`, a classifier run directory or a `.keras` file
+            (local or a URL).
         batch_size: texts per model call.
 
     Example:

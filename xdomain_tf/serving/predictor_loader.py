@@ -1,8 +1,8 @@
 """`load_predictor`: the right `Predictor` for a run directory, a SavedModel or a TFLite file."""
 import os
-import pathlib
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.storage import StoragePath, storage_path
 
 
 def load_predictor(path, batch_size=64):
@@ -11,7 +11,8 @@ def load_predictor(path, batch_size=64):
     Args:
         path: a classifier run directory (holds run.json), a `.keras` classifier file, a SavedModel version folder
             (holds saved_model.pb), an export base folder (its highest integer version is
-            used) or a `.tflite` file.
+            used) or a `.tflite` file; local or a URL of any TensorFlow file system
+            (`gs://bucket/export/xdomain`, `ram://...`).
         batch_size: texts per model call.
 
     Returns:
@@ -22,9 +23,9 @@ def load_predictor(path, batch_size=64):
         predictor = load_predictor("export/xdomain")     # the latest version
         predictor.predict(["A late goal won the cup"], "news")
     """
-    if not isinstance(path, (str, os.PathLike)):
+    if not isinstance(path, (str, os.PathLike, StoragePath)):
         raise XDomainError(f"a model path must be a string or path, got {type(path).__name__}")
-    path = pathlib.Path(path)
+    path = storage_path(path)
     if path.is_file() and path.suffix == ".keras":
         from xdomain_tf.serving.keras_predictor import KerasPredictor
 

@@ -1,16 +1,17 @@
 """`SavedModelPredictor`: predictions of an exported SavedModel (what TF Serving runs)."""
 import json
-import pathlib
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.serving.predictor import Predictor
+from xdomain_tf.utils.storage import storage_path
 
 
 class SavedModelPredictor(Predictor):
     """Labels texts with the `serving_default` (or `serving_pair`) signature of an export.
 
     Args:
-        path: a SavedModel version folder written by `xdomain-tf export --saved-model`.
+        path: a SavedModel version folder written by `xdomain-tf export --saved-model`
+            (local or a URL: TensorFlow reads it from any of its file systems).
         batch_size: texts per call.
 
     Example:
@@ -25,7 +26,7 @@ class SavedModelPredictor(Predictor):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
 
-        self.path = pathlib.Path(path)
+        self.path = storage_path(path)
         labels = self.path / "assets" / "labels.json"
         if not labels.exists():
             raise XDomainError(f"{self.path}: no assets/labels.json; not an xdomain-tf SavedModel export")

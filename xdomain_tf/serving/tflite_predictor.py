@@ -1,8 +1,7 @@
 """`TFLitePredictor`: predictions of a TFLite file written by `xdomain-tf export --tflite`."""
-import pathlib
-
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.serving.predictor import Predictor
+from xdomain_tf.utils.storage import storage_path
 
 # Id inputs whose values must be 0 or 1, as `Preprocessor` builds them.
 BINARY_INPUTS = ("segment_ids", "padding_mask")
@@ -20,7 +19,7 @@ class TFLitePredictor(Predictor):
     broadcasts.
 
     Args:
-        path: the .tflite file.
+        path: the .tflite file, local or a URL (the interpreter gets its bytes).
         batch_size: texts per interpreter call.
         num_threads: interpreter threads.
 
@@ -36,7 +35,7 @@ class TFLitePredictor(Predictor):
         super().__init__(batch_size)
         from xdomain_tf.export.tflite_export import litert_interpreter, read_tflite_sidecar
 
-        self.path = pathlib.Path(path)
+        self.path = storage_path(path)
         if not self.path.is_file():
             raise XDomainError(f"{self.path}: no such TFLite file")
         self.sidecar = read_tflite_sidecar(self.path)
@@ -212,7 +211,7 @@ def _sidecar_preprocessor(path, sidecar):
     from xdomain_tf.text.word_piece_tokenizer import WordPieceTokenizer
 
     options = sidecar["tokenizer"]
-    vocabulary = pathlib.Path(path).with_name(options["vocabulary"])
+    vocabulary = storage_path(path).with_name(options["vocabulary"])
     if not vocabulary.exists():
         raise XDomainError(f"{path}: its vocabulary {vocabulary} is missing")
     tokenizer = WordPieceTokenizer(

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.models.causal_lm import CausalLM
-from xdomain_tf.utils.storage import storage_path
+from xdomain_tf.utils.storage import StoragePath, storage_path
 
 DEFAULT_MAX_NEW_TOKENS = 32
 _SHOWN_DOMAIN_CHARACTERS = 80
@@ -307,7 +307,7 @@ def load_causal_lm(model):
         raise XDomainError(
             f"a {type(model).__name__} is not a causal LM: generate needs a model pretrained with --objective clm"
         )
-    if not isinstance(model, (str, os.PathLike)) or not storage_path(model).exists():
+    if not isinstance(model, (str, os.PathLike, StoragePath)) or not storage_path(model).exists():
         raise XDomainError(f"{model}: no such causal LM (a pretraining run of --objective clm or a .keras file)")
     path = str(model)
     run = None

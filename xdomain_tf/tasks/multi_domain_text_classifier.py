@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from xdomain_tf.errors import DataError, XDomainError
-from xdomain_tf.utils.storage import storage_path
+from xdomain_tf.utils.storage import StoragePath, storage_path
 from xdomain_tf.models.multi_domain_classifier import MultiDomainClassifier, validate_domains
 
 TOKEN_FEATURES = ("token_ids", "segment_ids", "padding_mask")
@@ -885,7 +885,7 @@ def load_classifier(model):
 
     if isinstance(model, MultiDomainTextClassifier):
         return model, None
-    if not isinstance(model, (str, os.PathLike)) or not storage_path(model).exists():
+    if not isinstance(model, (str, os.PathLike, StoragePath)) or not storage_path(model).exists():
         raise XDomainError(
             f"{model}: no such classifier (a MultiDomainTextClassifier, a classifier run directory or a .keras file)"
         )
@@ -904,7 +904,7 @@ def load_classifier(model):
 def _existing_file(value):
     """Whether `value` names an existing file, local or a URL (a text that only looks
     like a URL, e.g. "http://..." with no TensorFlow file system, is not a file)."""
-    if not isinstance(value, (str, os.PathLike)):
+    if not isinstance(value, (str, os.PathLike, StoragePath)):
         return False
     try:
         return storage_path(value).is_file()
@@ -914,7 +914,7 @@ def _existing_file(value):
 
 def _saved_classifier(preset):
     """The classifier in a `.keras` file or classifier run directory, else None."""
-    if not isinstance(preset, (str, os.PathLike)):
+    if not isinstance(preset, (str, os.PathLike, StoragePath)):
         return None
     path = storage_path(preset)
     if path.is_dir() and (path / "model.keras").is_file():

@@ -3,6 +3,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from xdomain_tf.data.distributed_input import PerWorkerDataset, input_workers
 from xdomain_tf.data.label_space import LabelSpace
 from xdomain_tf.data.pipeline import make_dataset
 from xdomain_tf.data.readers import read_records
@@ -124,13 +125,24 @@ def _train(options, run, distribution, chief, log, extra_callbacks=(), extra_aug
     bucketing = distribution.num_replicas_in_sync == 1
     augment = _augmentations(options, preprocessor, translate, log) + list(extra_augment)
 
-    def train_data():
+    def train_data(input_context=None):
         data = make_dataset(
             options.train, preprocessor, label_space, options.batch_size, training=True, bucketing=bucketing,
             alpha=options.alpha, seed=options.seed, default_domain=options.default_domain, on_error=options.on_error,
             label_sampling=options.label_sampling, augment=augment, augment_seed=options.augment_seed,
+            input_context=input_context, data_service=options.data_service,
         )
         return data if pairs is None else _with_pairs(data, pairs, preprocessor, options)
+
+    if options.data_service:
+        log(f"training input pipeline on the tf.data service {options.data_service}")
+
+    train_input = train_data
+    if input_workers(distribution) > 1:
+        # Each worker reads and tokenizes its own shards (files, else every n-th record),
+        # rather than tf.distribute's fallback for generator datasets: every worker reading
+        # and tokenizing everything, then keeping its slice of each batch.
+        train_input = lambda: PerWorkerDataset(train_data, distribution)  # noqa: E731
 
     valid_data = None
     if options.valid:
@@ -150,7 +162,7 @@ def _train(options, run, distribution, chief, log, extra_callbacks=(), extra_aug
     ) else None
 
     step = fit_and_keep_best(
-        trainer, train_data, run, options, keeper, chief=chief, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+        trainer, train_input, run, options, keeper, chief=chief, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
         validation_data=valid_data, callbacks=callbacks, before_epoch=before_epoch, log=log,
     )
     encoder.trainable = True
@@ -301,7 +313,7 @@ def _with_pairs(data, corpus, preprocessor, options):
 
     batch_size = min(options.batch_size, corpus.num_pairs())
     pairs = contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=options.alpha,
-                                seed=options.seed)
+                                seed=options.seed, data_service=options.data_service)
     pairs = pairs.map(lambda batch: {key: value for key, value in batch.items() if key != "domain_id"})
     return tf.data.Dataset.zip(data, pairs).map(
         lambda batch, pair: ({**batch[0], ALIGN_INPUT: pair}, batch[1]), num_parallel_calls=tf.data.AUTOTUNE

@@ -155,7 +155,7 @@ class _DataBuilder:
 
     def _parts(self, corpus, training):
         o = self.options
-        common = dict(training=training, alpha=o.alpha, seed=o.seed)
+        common = dict(training=training, alpha=o.alpha, seed=o.seed, data_service=o.data_service if training else None)
         parts = {}
         if "mlm" in self.objectives and corpus.texts:
             parts["mlm"] = masked_lm_dataset(

@@ -7,8 +7,10 @@ import yaml
 
 from xdomain_tf.data.augmentation import parse_augment_spec
 from xdomain_tf.data.class_weights import check_class_weights_spec
+from xdomain_tf.data.data_service import is_service_address
 from xdomain_tf.errors import XDomainError
 from xdomain_tf.training.option_fields import check_options, document_options, option_field
+from xdomain_tf.utils.storage import is_url, storage_path
 
 _POSITIVE = dict(check=lambda v: v >= 1, what="a positive integer", metavar="N")
 
@@ -109,6 +111,10 @@ class TrainOptions:
         choices=("auto", "default", "one_device", "mirrored", "multi_worker", "tpu"))
     jit_compile: str = option_field("auto", "XLA compilation of the train step", group="distribution",
                                     choices=("on", "off", "auto"))
+    data_service: str = option_field(
+        None, "run the training input pipeline (reading, sampling, bucketing, tokenization) on a tf.data service, "
+        "given by its dispatcher's address (see xdomain-tf data-service); validation data stays local",
+        group="distribution", check=is_service_address, what="a grpc://HOST:PORT address", metavar="grpc://HOST:PORT")
     vocab_size: int = option_field(8000, "WordPiece vocabulary size trained when `init` is an architecture",
                                    group="model", **_POSITIVE)
     adapters: bool = option_field(False, "train a bottleneck adapter per domain with the encoder frozen",
@@ -197,7 +203,7 @@ def load_config_file(path, allowed):
     >>> load_config_file(path, ["batch_size", "train"])
     {'batch_size': 16, 'train': ['a.jsonl']}
     """
-    path = pathlib.Path(path)
+    path = storage_path(path)
     if not path.is_file():
         raise XDomainError(f"{path}: {'a folder, not a YAML file' if path.is_dir() else 'no such file'}")
     try:
@@ -254,12 +260,16 @@ def _check_alignment(options):
 
 def _require_file(name, path):
     """An option naming an input file must name an existing file."""
-    if not pathlib.Path(path).is_file():
-        raise XDomainError(f"{name} {path}: {'a folder, not a file' if pathlib.Path(path).is_dir() else 'no such file'}")
+    path = storage_path(path)
+    if not path.is_file():
+        raise XDomainError(f"{name} {path}: {'a folder, not a file' if path.is_dir() else 'no such file'}")
 
 
 def _require_folder(name, path):
     """An option naming a folder to create must not name a file (or a path under one)."""
+    if is_url(path):
+        storage_path(path).exists()  # a bad scheme, host or credentials: one line now
+        return
     for candidate in (pathlib.Path(path), *pathlib.Path(path).parents):
         if candidate.exists():
             if not candidate.is_dir():

@@ -171,7 +171,7 @@ def fit_and_keep_best(
         log=log,
     )
     if keep_best and keeper.best_epoch is not None and run.best_weights_path.exists():
-        trainer.load_weights(run.best_weights_path)
+        trainer.load_weights(str(run.best_weights_path))
         log(f"kept the best epoch ({keeper.best_epoch}, {keeper.monitor} {keeper.best:.4f})")
     return step
 

@@ -3,9 +3,8 @@
 Used to check that an exported graph only holds ops its runtime supports (no
 ragged ops for TFLite / older TF Serving, no `RoundRobinTrim`, ...).
 """
-import pathlib
-
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.storage import storage_path
 
 
 def op_types(concrete_function):
@@ -59,7 +58,7 @@ def saved_model_op_types(path, signature_key="serving_default", tags=("serve",))
     from tensorflow.core.protobuf import saved_model_pb2
 
     saved_model = saved_model_pb2.SavedModel()
-    saved_model.ParseFromString(pathlib.Path(path, "saved_model.pb").read_bytes())
+    saved_model.ParseFromString((storage_path(path) / "saved_model.pb").read_bytes())
     for meta_graph in saved_model.meta_graphs:
         if set(meta_graph.meta_info_def.tags) == set(tags):
             break

@@ -236,12 +236,18 @@ class StoragePath:
 
     # --- queries -----------------------------------------------------------------
     def exists(self):
+        if self._scheme == "ram":
+            return self.is_file() or self.is_dir()
         return _call(self, "cannot read", _tf().io.gfile.exists, str(self))
 
     def is_dir(self):
+        if self._scheme == "ram":
+            return _ram_key(self) == "folder" or bool(_ram_entries(self))
         return _call(self, "cannot read", _tf().io.gfile.isdir, str(self))
 
     def is_file(self):
+        if self._scheme == "ram":
+            return _ram_key(self) == "file"
         return self.exists() and not self.is_dir()
 
     def stat(self):
@@ -249,7 +255,10 @@ class StoragePath:
         return _StatResult(stat.length, stat.mtime_nsec / 1e9)
 
     def iterdir(self):
-        names = _call(self, "cannot list", _tf().io.gfile.listdir, str(self))
+        if self._scheme == "ram":
+            names = {name.split("/", 1)[0] for name in _ram_entries(self)}
+        else:
+            names = _call(self, "cannot list", _tf().io.gfile.listdir, str(self))
         return iter(sorted((self / name.rstrip("/") for name in names), key=str))
 
     def glob(self, pattern):
@@ -257,10 +266,8 @@ class StoragePath:
                                                                  f"{self}/{pattern}")))
 
     def rglob(self, pattern):
-        found = []
-        for folder, _, files in _tf().io.gfile.walk(str(self)):
-            found += [StoragePath(f"{folder.rstrip('/')}/{name}") for name in files if fnmatch.fnmatch(name, pattern)]
-        return iter(sorted(found, key=str))
+        found = [self.joinpath(*name.split("/")) for name in _files_under(self)]
+        return iter(sorted((path for path in found if fnmatch.fnmatch(path.name, pattern)), key=str))
 
     # --- reading and writing -----------------------------------------------------
     def open(self, mode="r", encoding=None, newline=None, **_):
@@ -446,7 +453,20 @@ def _scheme(path):
 
 @contextlib.contextmanager
 def atomic_local_file(path):
-    """A binary handle on a temporary file beside local `path`, renamed onto it on success."""
+    """A binary handle on a temporary file beside local `path`, renamed onto it on success.
+
+    Args:
+        path: the local file (a `pathlib.Path`).
+
+    Example:
+
+    >>> import tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "w.bin"
+    >>> with atomic_local_file(target) as handle:
+    ...     _ = handle.write(b"weights")
+    >>> target.read_bytes()
+    b'weights'
+    """
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -505,13 +525,30 @@ def temporary_sibling(path, tag="tmp"):
 
 
 def remove_tree(path):
-    """Removes a file or folder and everything in it; nothing if it does not exist."""
+    """Removes a file or folder and everything in it; nothing if it does not exist.
+
+    Args:
+        path: local or a URL.
+
+    Example:
+
+    >>> _ = storage_path("ram://trash/a/b.txt").write_text("x")
+    >>> remove_tree("ram://trash/a")
+    >>> storage_path("ram://trash/a/b.txt").exists()
+    False
+    """
     path = storage_path(path)
     if isinstance(path, pathlib.Path):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         elif path.exists() or path.is_symlink():
             path.unlink(missing_ok=True)
+        return
+    if path.scheme == "ram":
+        for name in sorted(_ram_entries(path), key=lambda name: -name.count("/")):
+            _call(path, "cannot remove", _tf().io.gfile.remove, f"{path}/{name}")
+        if _ram_key(path) is not None:
+            _call(path, "cannot remove", _tf().io.gfile.remove, str(path))
         return
     if path.is_dir():
         _call(path, "cannot remove", _tf().io.gfile.rmtree, str(path))
@@ -524,11 +561,44 @@ def _files_under(folder):
     folder = storage_path(folder)
     if isinstance(folder, pathlib.Path):
         return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    if folder.scheme == "ram":
+        return _ram_files(folder)
     found = []
     for root, _, files in _tf().io.gfile.walk(str(folder)):
         relative = root[len(str(folder)):].strip("/")
         found += [f"{relative}/{name}" if relative else name for name in files]
     return sorted(found)
+
+
+# TensorFlow's ram:// is a flat map of names (files, and folders made by makedirs); its
+# listing and folder test match bare prefixes ("assets" lists "assets.extra/..."). Names
+# are found instead by globbing one level deeper at a time ("*" never crosses a "/").
+_RAM_DEPTH = 16
+
+
+def _ram_key(path):
+    """"file" or "folder" when `path` is itself a key of the ram:// map, else None."""
+    tf = _tf()
+    if str(path) not in tf.io.gfile.glob(str(path)):
+        return None
+    return "folder" if tf.io.gfile.stat(str(path)).is_directory else "file"
+
+
+def _ram_entries(folder):
+    """`{relative name: is a folder}` of every key under the ram:// `folder`."""
+    tf = _tf()
+    prefix = str(folder).rstrip("/") + "/"
+    found = {}
+    for depth in range(1, _RAM_DEPTH + 1):
+        for match in tf.io.gfile.glob(prefix + "/".join(["*"] * depth)):
+            if match.startswith(prefix):
+                found[match[len(prefix):]] = tf.io.gfile.stat(match).is_directory
+    return found
+
+
+def _ram_files(folder):
+    """Relative names of the files under the ram:// `folder`, sorted."""
+    return sorted(name for name, is_folder in _ram_entries(folder).items() if not is_folder)
 
 
 def copy_tree(source, target, last=()):

@@ -10,6 +10,7 @@ batch size and sequence length) see the same masked tokens.
 import numpy as np
 import tensorflow as tf
 
+from xdomain_tf.data.data_service import DataService, shard_batches
 from xdomain_tf.data.label_space import LabelSpace
 from xdomain_tf.data.pipeline import make_dataset
 from xdomain_tf.data.sampling import sampling_probabilities
@@ -31,6 +32,7 @@ def masked_lm_dataset(
     mask_seed=0,
     sentence_objective=None,
     bucketing=True,
+    data_service=None,
 ):
     """Masked-LM batches (the `mlm` part of a `PretrainingTrainer` batch).
 
@@ -47,6 +49,8 @@ def masked_lm_dataset(
         sentence_objective: None, `"nsp"` or `"sop"`: two-segment inputs with a
             `sentence_label`.
         bucketing: batch texts of similar length together.
+        data_service: a tf.data service (`"grpc://HOST:PORT"` or a `DataService`) that
+            reads, samples, buckets and tokenizes (see `make_dataset`); masking stays here.
 
     Returns:
         A dataset of dicts: `token_ids` (corrupted), `segment_ids`, `padding_mask`,
@@ -85,6 +89,7 @@ def masked_lm_dataset(
         multi_head=False,
         with_labels=bool(sentence_objective),
         bucketing=bucketing,
+        data_service=data_service,
     )
     if sentence_objective:
         dataset = dataset.map(lambda features, label: {**features, "sentence_label": label})
@@ -130,6 +135,7 @@ def causal_lm_dataset(
     domain_token_ids=None,
     unconditioned_rate=0.0,
     start_id=None,
+    data_service=None,
 ):
     """Causal-LM batches (the `clm` part of a `PretrainingTrainer` batch).
 
@@ -156,6 +162,8 @@ def causal_lm_dataset(
         domain_token_ids: one token id per group (-1: none), or None (no conditioning).
         unconditioned_rate: in training, the fraction of texts left unconditioned.
         start_id: the first token of every text (overrides `domain_token_ids`).
+        data_service: a tf.data service that reads, samples, buckets and tokenizes (see
+            `make_dataset`); the shift and the conditioning stay here.
 
     Returns:
         A dataset of dicts: `token_ids`, `segment_ids`, `padding_mask`, `labels`,
@@ -189,7 +197,7 @@ def causal_lm_dataset(
     label_space = LabelSpace({group: (_NO_LABEL,) for group in groups})
     dataset = make_dataset(
         corpus.text_records(), preprocessor, label_space, batch_size, training=training, alpha=alpha,
-        seed=seed, multi_head=False, with_labels=False, bucketing=bucketing,
+        seed=seed, multi_head=False, with_labels=False, bucketing=bucketing, data_service=data_service,
     )
     cls_id = preprocessor.tokenizer.cls_token_id
     table = None if domain_token_ids is None else tf.constant([int(i) for i in domain_token_ids], tf.int32)
@@ -221,11 +229,13 @@ def causal_lm_dataset(
     return dataset.repeat() if training else dataset
 
 
-def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1.0, seed=0):
+def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1.0, seed=0, data_service=None):
     """Translation-pair batches (the `contrastive` part of a `PretrainingTrainer` batch).
 
     Training draws pair groups by temperature sampling, shuffles within each group and
     drops partial batches (every batch has `batch_size` in-batch negatives minus one).
+    With `data_service` (`"grpc://HOST:PORT"` or a `DataService`), the batches are drawn
+    and tokenized on the tf.data service's workers (see `make_dataset`).
 
     Returns:
         A dataset of dicts: `source_token_ids`, `source_segment_ids`,
@@ -282,7 +292,13 @@ def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1
             features.update({f"{side}_{key}": packed[key] for key in _TOKEN_FEATURES})
         return features
 
-    return dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    service = DataService.resolve(data_service)
+    if service is not None:
+        dataset = shard_batches(dataset)  # each worker tokenizes its own batches
+    dataset = dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+    if service is not None:
+        dataset = service.distribute(dataset, name=f"pairs-{'train' if training else 'eval'}-seed{seed}")
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def _with_seeds(dataset, training, seed, mask_seed):
