@@ -1,16 +1,11 @@
 """`xdomain-tf data-service dispatcher|worker`, and `train --data-service`, in-process."""
 import json
-import socket
 
 import pytest
 
+from network_ports import free_port
+
 from xdomain_tf.cli.main import main
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

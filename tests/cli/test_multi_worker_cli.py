@@ -1,22 +1,13 @@
 import json
 import os
-import socket
 import subprocess
 import sys
 
-
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+from network_ports import free_ports
 
 
 def test_two_workers_train_through_the_cli_and_only_the_chief_writes(tmp_path, tiny_train_args):
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     out = tmp_path / "runs" / "mw"
     command = [sys.executable, "-m", "xdomain_tf", "train", *tiny_train_args, "--epochs", "2",
                "--strategy", "multi_worker", "--out", str(out)]

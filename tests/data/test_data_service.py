@@ -1,22 +1,17 @@
 """Input pipelines on a tf.data service: a dispatcher and two workers on loopback ports,
 in this process."""
 import collections
-import socket
 import time
 
 import numpy as np
 import pytest
 
+from network_ports import free_port
+
 from xdomain_tf.data.data_service import DataService, start_dispatcher, start_worker
 from xdomain_tf.errors import OperationError, XDomainError
 
 WORDS = "the cat sat on a mat".split()
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ shards of `make_dataset` (file and data policies)."""
 import collections
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -11,6 +10,8 @@ import types
 import uuid
 
 import pytest
+
+from network_ports import free_ports
 
 from xdomain_tf.cli.main import main
 from xdomain_tf.data import LabelSpace, make_dataset, read_records, write_jsonl, write_shards
@@ -199,20 +200,10 @@ _WORKER = textwrap.dedent(
 )
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_two_loopback_workers_read_their_own_shards(tmp_path):
     records = _records(16)
     counts = write_shards(records, tmp_path / "train", 4)
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
     processes = []

@@ -269,12 +269,7 @@ def start_dispatcher(port=0, workers=(), work_dir=None):
         port=int(port), work_dir=None if work_dir is None else str(work_dir),
         fault_tolerant_mode=work_dir is not None, worker_addresses=workers or None,
     )
-    try:
-        return tf.data.experimental.service.DispatchServer(config)
-    except (tf.errors.OpError, RuntimeError) as error:  # a port in use: RuntimeError
-        raise OperationError(
-            f"could not start a tf.data service dispatcher on port {port}: {_first_line(error)} (is the port in use?)"
-        ) from None
+    return _started("dispatcher", tf.data.experimental.service.DispatchServer, config, port)
 
 
 def start_worker(dispatcher, port=0, address=None):
@@ -305,11 +300,18 @@ def start_worker(dispatcher, port=0, address=None):
         dispatcher_address=f"{host}:{number}", port=int(port),
         worker_address=address or ("localhost:%port%" if not port else f"localhost:{int(port)}"),
     )
+    return _started("worker", tf.data.experimental.service.WorkerServer, config, port)
+
+
+def _started(kind, server, config, port):
+    """`server(config)`, or one line saying why the `kind` could not start."""
+    import tensorflow as tf
+
     try:
-        return tf.data.experimental.service.WorkerServer(config)
+        return server(config)
     except (tf.errors.OpError, RuntimeError) as error:  # a port in use: RuntimeError
         raise OperationError(
-            f"could not start a tf.data service worker on port {port}: {_first_line(error)} (is the port in use?)"
+            f"could not start a tf.data service {kind} on port {port}: {_first_line(error)} (is the port in use?)"
         ) from None
 
 

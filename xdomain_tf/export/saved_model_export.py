@@ -6,6 +6,7 @@ import shutil
 import tempfile
 
 from xdomain_tf.errors import XDomainError
+from xdomain_tf.utils.processes import process_alive
 from xdomain_tf.utils.storage import (
     StoragePath, copy_tree, file_system, publish_folder, remove_tree, storage_path,
     temporary_sibling,
@@ -355,15 +356,7 @@ def _holder_alive(path):
         pid = int(path.read_text().strip() or 0)
     except (OSError, ValueError):
         return True  # being written right now
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 def export_metadata(run, module, signatures):

@@ -32,6 +32,7 @@ from xdomain_tf.runs.data_fingerprint import data_fingerprint, fingerprint_chang
 from xdomain_tf.runs.run_files import RERUN, check_tf_checkpoint, confine_vocabulary, first_line, load_keras_file
 from xdomain_tf.runs.run_files import read_json_file
 from xdomain_tf.utils.atomic import atomic_path, write_json_atomic
+from xdomain_tf.utils.processes import process_alive
 from xdomain_tf.utils.storage import StoragePath, storage_path
 
 # Files derived from the data at the start of a training; rebuilt while nothing has been
@@ -416,7 +417,7 @@ class _RemoteRunLock:
             if state.exists():  # every checkpoint shows the owner is alive
                 stamp = max(stamp, state.stat().st_mtime)
             same_host = host == self.owner["host"]
-            alive = _process_alive(pid) if same_host else time.time() - stamp < REMOTE_LOCK_STALE_S
+            alive = pid > 0 and process_alive(pid) if same_host else time.time() - stamp < REMOTE_LOCK_STALE_S
             if alive and (host, pid) != (self.owner["host"], self.owner["pid"]):
                 raise XDomainError(
                     f"{path.parent}: another training (process {pid} on {host}) is writing this run; if it is gone, "
@@ -430,12 +431,3 @@ class _RemoteRunLock:
     def release(self):
         self.path.unlink(missing_ok=True)
 
-
-def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid > 0
