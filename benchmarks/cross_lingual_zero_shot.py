@@ -3,6 +3,8 @@
     python benchmarks/cross_lingual_zero_shot.py --out runs/cross_lingual
     python benchmarks/cross_lingual_zero_shot.py --languages de,fr,es,it,pt_BR,ru --encoders minilm,recommended \\
         --in-language minilm,recommended --out runs/cross_lingual_6
+    python benchmarks/cross_lingual_zero_shot.py --languages de,fr,es,it \\
+        --encoders minilm,extended,align,aux,recommended --in-language minilm,recommended --frozen none
 
 The target languages are `--languages` (Debian translation languages, default de,fr).
 Encoders, all starting from all-MiniLM-L6-v2 (English vocabulary):
@@ -15,15 +17,22 @@ Encoders, all starting from all-MiniLM-L6-v2 (English vocabulary):
   translation);
 - `contrastive` (only with `--encoders ...,contrastive`): the alignment loss alone
   (`--objective contrastive`), no masked LM;
-- `recommended` (only with `--encoders ...,recommended`): the README's recipe: the
+- `extended` (only with `--encoders ...,extended`): vocabulary extension alone: the
   vocabulary extended with `--extend-add` WordPieces learned on the target languages'
-  training text (`xdomain-tf vocab extend`), then `align`'s pretraining from the extended
-  model.
+  training text (`xdomain-tf vocab extend`, new embeddings the mean of their old pieces),
+  no pretraining;
+- `aux` (only with `--encoders ...,aux`): auxiliary alignment alone: MiniLM as it is,
+  fine-tuned with the translation pairs of every target language as a second stream
+  (`xdomain-tf train --align-pairs`);
+- `recommended` (only with `--encoders ...,recommended`): the README's recipe: `extended`,
+  then `align`'s pretraining from the extended model, then fine-tuning with `aux`'s
+  auxiliary alignment.
 
 Each encoder is fine-tuned on English only and evaluated on the English and target-language
-test splits (zero-shot for the targets), once fully and once with the encoder frozen (a head on
-the pretrained features: what the pretraining alone carried over); the upper bound is in-language supervised training
-(fine-tuning on each target language) from the `--in-language` encoders. Every step is one CLI command,
+test splits (zero-shot for the targets), once fully and, for the `--frozen` encoders, once with
+the encoder frozen (a head on the pretrained features: what the pretraining alone carried
+over); the upper bound is in-language supervised training (fine-tuning on each target
+language, with the same fine-tuning settings) from the `--in-language` encoders. Every step is one CLI command,
 printed before it runs; a step whose output exists is skipped, so an interrupted run
 continues. Translation pairs come from training-split packages only, and splits are drawn
 by source package, so no test package or its translation is seen in pretraining. Prints a
@@ -35,19 +44,32 @@ import collections
 import json
 import pathlib
 import random
+from typing import NamedTuple
 
 from cli_steps import evaluate_once, train_once, xdomain_tf
 
 SECTIONS = ["games", "graphics", "mail", "math", "net", "science", "sound", "text"]
 SOURCE_LANGUAGE = "en"
 BASE_MODEL = "all-minilm-l6-v2"
-# Encoder name -> its pretraining objective (None: the base model as it is).
+
+
+class Recipe(NamedTuple):
+    """How an encoder is made and fine-tuned."""
+
+    extended: bool  # starts from the vocabulary-extended base model
+    objective: str = None  # pretraining objective (None: no pretraining)
+    aux_align: bool = False  # fine-tuned with the translation pairs as an auxiliary task
+
+
 ENCODERS = {
-    "minilm": None, "mlm": "mlm", "align": "mlm,contrastive", "contrastive": "contrastive",
-    "recommended": "mlm,contrastive",
+    "minilm": Recipe(False),
+    "mlm": Recipe(False, "mlm"),
+    "align": Recipe(False, "mlm,contrastive"),
+    "contrastive": Recipe(False, "contrastive"),
+    "extended": Recipe(True),
+    "aux": Recipe(False, aux_align=True),
+    "recommended": Recipe(True, "mlm,contrastive", aux_align=True),
 }
-# The encoders whose pretraining starts from the vocabulary-extended base model.
-EXTENDED = ("recommended",)
 
 
 def build_parser():
@@ -66,6 +88,9 @@ def build_parser():
     parser.add_argument("--encoders", default="minilm,mlm,align", help=f"any of {', '.join(ENCODERS)}")
     parser.add_argument("--in-language", default="minilm,align,recommended",
                         help="encoders (of --encoders) also fine-tuned on each target language")
+    parser.add_argument("--frozen", default="all",
+                        help="encoders (of --encoders) also fine-tuned with the encoder frozen: names, all "
+                             "(those without auxiliary alignment, which trains the encoder) or none")
     return parser
 
 
@@ -76,6 +101,16 @@ def parse_args(argv=None):
     args.languages = target_languages(args.languages)
     args.encoders = _names(args.encoders, "--encoders")
     args.in_language = [name for name in _names(args.in_language, "--in-language") if name in args.encoders]
+    if args.frozen.strip() == "all":
+        args.frozen = [name for name in args.encoders if not ENCODERS[name].aux_align]
+    elif args.frozen.strip() == "none":
+        args.frozen = []
+    else:
+        args.frozen = [name for name in _names(args.frozen, "--frozen") if name in args.encoders]
+        kept = [name for name in args.frozen if ENCODERS[name].aux_align]
+        if kept:
+            raise SystemExit(f"--frozen: {', '.join(kept)} fine-tune(s) with auxiliary alignment, which trains "
+                             "the encoder: it cannot be frozen")
     return args
 
 
@@ -147,6 +182,17 @@ def prepare_data(args, out):
     return train, test, [str(path) for path in pairs]
 
 
+def all_pairs(pairs, out):
+    """One file of every target language's translation pairs (`--align-pairs` takes one)."""
+    path = out / "data" / f"pairs-{SOURCE_LANGUAGE}-all.jsonl"
+    if not path.exists():
+        from xdomain_tf.utils.atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text("".join(pathlib.Path(part).read_text(encoding="utf-8") for part in pairs), encoding="utf-8")
+    return str(path)
+
+
 def claim_out(out, languages):
     """Records the target languages of `out`: the pretraining there depends on them, so a
     rerun with other languages must use another folder."""
@@ -172,11 +218,12 @@ def extended_model(args, out, train):
 def encoder_paths(args, out, pairs, train):
     paths = {}
     for name in args.encoders:
-        objective = ENCODERS[name]
+        recipe = ENCODERS[name]
+        init = extended_model(args, out, train) if recipe.extended else BASE_MODEL
+        objective = recipe.objective
         if objective is None:
-            paths[name] = BASE_MODEL
+            paths[name] = init
             continue
-        init = extended_model(args, out, train) if name in EXTENDED else BASE_MODEL
         run_dir = out / f"pretrain-{name}"
         if not (run_dir / "model.keras").exists():
             xdomain_tf(["pretrain", "--init", init, "--objective", objective, "--train", *pairs,
@@ -187,9 +234,11 @@ def encoder_paths(args, out, pairs, train):
     return paths
 
 
-def fine_tune_and_score(args, out, init, name, train_path, test, frozen=False):
+def fine_tune_and_score(args, out, init, name, train_path, test, frozen=False, align_pairs=None):
     run_dir = out / name
     mode = ["--freeze-encoder", "--learning-rate", "1e-3"] if frozen else ["--learning-rate", args.learning_rate]
+    if align_pairs:
+        mode += ["--align-pairs", align_pairs]
     counts = train_once(run_dir, ["--init", init, "--train", train_path, "--epochs", args.epochs, "--batch-size", 32,
                                   "--seq-len", args.seq_len, "--pooling", "mean", "--verbose", 2, *mode])
     scores = {}
@@ -219,14 +268,18 @@ def main(argv=None):
     claim_out(out, args.languages)
     train, test, pairs = prepare_data(args, out)
     encoders = encoder_paths(args, out, pairs, train)
+    aligned = {name: all_pairs(pairs, out) if ENCODERS[name].aux_align else None for name in encoders}
     results = {"languages": args.languages, "trained_on_en": {}, "trained_on_en_frozen": {}, "in_language": {}}
     for name, init in encoders.items():
-        results["trained_on_en"][name] = fine_tune_and_score(args, out, init, f"{name}-en", train["en"], test)
-        results["trained_on_en_frozen"][name] = fine_tune_and_score(
-            args, out, init, f"{name}-en-frozen", train["en"], test, frozen=True)
+        results["trained_on_en"][name] = fine_tune_and_score(
+            args, out, init, f"{name}-en", train["en"], test, align_pairs=aligned[name])
+        if name in args.frozen:
+            results["trained_on_en_frozen"][name] = fine_tune_and_score(
+                args, out, init, f"{name}-en-frozen", train["en"], test, frozen=True)
     for name in args.in_language:
         for lang in args.languages:
-            scores = fine_tune_and_score(args, out, encoders[name], f"{name}-{lang}", train[lang], {lang: test[lang]})
+            scores = fine_tune_and_score(args, out, encoders[name], f"{name}-{lang}", train[lang], {lang: test[lang]},
+                                         align_pairs=aligned[name])
             results["in_language"].setdefault(name, {})[lang] = scores[lang]
     results["summary"] = summary(results, args.languages)
     (out / "results.json").write_text(json.dumps(results, indent=2))

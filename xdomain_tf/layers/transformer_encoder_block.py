@@ -1,7 +1,13 @@
 """One Transformer encoder block (BERT layout), with optional adapters, LoRA and kv-cache."""
 import keras
 
-from xdomain_tf.layers._utils import check_choice, clone_initializer, default_kernel_initializer
+from xdomain_tf.layers._utils import (
+    check_choice,
+    clone_initializer,
+    default_kernel_initializer,
+    flat_tokens,
+    unflat_tokens,
+)
 from xdomain_tf.layers.activations import get_activation
 from xdomain_tf.layers.bottleneck_adapter import BottleneckAdapter
 from xdomain_tf.layers.layer_normalization import LAYER_NORM_MODES, layer_normalization
@@ -202,8 +208,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
             x = self.attention_layer_norm(x)
 
         feed_forward_input = self.output_layer_norm(x) if self.pre_layer_norm else x
-        transformed = self._activation_fn(self.intermediate(feed_forward_input))
-        transformed = self.dropout_layer(self.output_dense(transformed), training=training)
+        transformed = self._activation_fn(self.intermediate(flat_tokens(feed_forward_input)))
+        transformed = unflat_tokens(self.output_dense(transformed), like=feed_forward_input)
+        transformed = self.dropout_layer(transformed, training=training)
         if self.output_adapter is not None:
             transformed = self.output_adapter(transformed, adapter_index=adapter_index)
         x = x + transformed
