@@ -2,6 +2,7 @@
 
     python benchmarks/multi_domain_results.py --out runs/multi_domain [--experiments vs_tfidf,small_domain,peft]
     python benchmarks/multi_domain_results.py --out runs/multi_domain --experiments augmentation
+    python benchmarks/multi_domain_results.py --out runs/multi_domain --experiments imbalance
 
 Every model starts from all-MiniLM-L6-v2 (mean pooling). Experiments:
 
@@ -24,6 +25,13 @@ Every model starts from all-MiniLM-L6-v2 (mean pooling). Experiments:
 - `peft`: the quickstart task at 128 tokens, 2 epochs: full fine-tuning vs per-domain
   bottleneck adapters vs LoRA (rank 8) on the attention projections, both with the encoder
   frozen; test macro-F1 per domain and trainable parameters.
+- `imbalance`: every Debian section with at least 100 English descriptions (packaging
+  sections left out), a seeded `IMBALANCE_FRACTION` of each section's English training
+  descriptions, so the natural long tail stays (the largest section has tens of times the
+  smallest's examples); trained as is, with `--class-weights balanced` and with
+  `--label-sampling balanced` (64 tokens, 3 epochs, the same learning rate); macro-F1,
+  accuracy and the worst label's F1 on the test split (at most `IMBALANCE_TEST_CAP`
+  descriptions per section: macro-F1 weighs every label alike anyway).
 
 Each step is one CLI command, printed before it runs and skipped when its output exists.
 Writes `results.json` under `--out` and prints tables.
@@ -41,13 +49,18 @@ SECTIONS = ["games", "graphics", "mail", "math", "net", "science", "sound", "tex
 # `augmentation`: run name -> its `--augment` entry (translate-train is `--augment-pairs`).
 AUGMENT_SPECS = {"mask": "mask:0.1", "delete": "delete:0.1", "mlm_replace": "mlm_replace:0.15", "translate": None}
 AUGMENT_MLM_STEPS = 200
+IMBALANCE_FRACTION = 0.03
+IMBALANCE_TEST_CAP = 40
+IMBALANCE_RUNS = {"none": [], "class_weights": ["--class-weights", "balanced"],
+                  "balanced_sampling": ["--label-sampling", "balanced"]}
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/multi_domain")
     parser.add_argument("--experiments", default="vs_tfidf,small_domain,peft",
-                        help="comma-separated: vs_tfidf, vs_tfidf_all_news, small_domain, augmentation, peft")
+                        help="comma-separated: vs_tfidf, vs_tfidf_all_news, small_domain, augmentation, peft, "
+                             "imbalance")
     return parser
 
 
@@ -220,11 +233,70 @@ def peft(out):
     return results
 
 
+def long_tail(records, fraction, cap=None, seed=0):
+    """A seeded `fraction` of each label's records (at least one), at most `cap` per label,
+    shuffled: the labels keep their natural proportions (or are capped).
+
+    Example:
+
+    >>> records = [{"label": "a"}] * 40 + [{"label": "b"}] * 4
+    >>> kept = long_tail(records, 0.25)
+    >>> sorted(collections.Counter(r["label"] for r in kept).items())
+    [('a', 10), ('b', 1)]
+    >>> len(long_tail(records, 1.0, cap=5))
+    9
+    """
+    groups = collections.defaultdict(list)
+    for record in records:
+        groups[record["label"]].append(record)
+    rng = random.Random(seed)
+    kept = []
+    for label in sorted(groups):
+        count = max(1, round(len(groups[label]) * fraction))
+        kept += rng.sample(groups[label], min(count, cap or count))
+    rng.shuffle(kept)
+    return kept
+
+
+def imbalance_data(out):
+    """`{"train", "test"}` JSONL paths of `imbalance`'s long-tailed English Debian sections."""
+    from xdomain_tf.data.readers import read_records
+    from xdomain_tf.data.writers import write_jsonl
+    from xdomain_tf.datasets import debian_descriptions
+
+    data_dir = out / "data" / "imbalance"
+    paths = {split: data_dir / f"{split}.jsonl" for split in ("train", "test")}
+    if not all(path.exists() for path in paths.values()):
+        build = debian_descriptions(languages=["en"], sections="all", verbose=False)
+        write_jsonl(long_tail(read_records(build.paths["train"]), IMBALANCE_FRACTION), paths["train"])
+        write_jsonl(long_tail(read_records(build.paths["test"]), 1.0, cap=IMBALANCE_TEST_CAP), paths["test"])
+    return paths
+
+
+def imbalance(out):
+    from xdomain_tf.data.readers import read_records
+    from xdomain_tf.evaluation import worst_label
+
+    paths = imbalance_data(out)
+    counts = collections.Counter(record["label"] for record in read_records(paths["train"]))
+    results = {"train_counts": dict(counts.most_common())}
+    for name, options in IMBALANCE_RUNS.items():
+        run_dir = out / f"imbalance-{name}"
+        train_once(run_dir, [*MINILM, "--train", paths["train"], "--seq-len", 64, "--epochs", 3,
+                             "--learning-rate", 1e-4, *options])
+        (scores,) = evaluate_once(run_dir, [paths["test"]], "test")["domains"].values()
+        worst = worst_label(scores["per_label"])
+        results[name] = {"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"], "n": scores["n"],
+                         "worst_label": worst["label"], "worst_label_f1": worst["f1"],
+                         "per_label_f1": {label: row["f1"] for label, row in scores["per_label"].items()}}
+    return results
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     experiments = {
         "vs_tfidf": vs_tfidf, "vs_tfidf_all_news": vs_tfidf_all_news, "small_domain": small_domain,
-        "augmentation": augmentation, "peft": peft,
+        "augmentation": augmentation, "peft": peft, "imbalance": imbalance,
     }
     names = args.experiments.split(",")
     unknown = [name for name in names if name not in experiments]
@@ -257,6 +329,15 @@ def main(argv=None):
         for name, run in results["peft"].items():
             print(f"{name:<10}{run['trainable_parameters']:>12,}{run['trainable_parameters'] / run['parameters']:>10.2%}"
                   + "".join(f"{scores['macro_f1']:>10.3f}" for scores in run["domains"].values()))
+    if "imbalance" in results:
+        counts = results["imbalance"]["train_counts"]
+        print(f"\nimbalance: {len(counts)} sections, {sum(counts.values())} training examples "
+              f"({max(counts.values())} to {min(counts.values())} per section)")
+        print(f"{'training':<20}{'macro_f1':>10}{'accuracy':>10}{'worst label':>22}{'its f1':>8}")
+        for name in IMBALANCE_RUNS:
+            run = results["imbalance"][name]
+            print(f"{name:<20}{run['macro_f1']:>10.3f}{run['accuracy']:>10.3f}{run['worst_label']:>22}"
+                  f"{run['worst_label_f1']:>8.3f}")
     print(json.dumps(results))
 
 

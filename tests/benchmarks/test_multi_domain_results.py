@@ -131,3 +131,41 @@ def test_the_augmentation_table(script, monkeypatch, tmp_path, capsys):
     assert table[1].split() == ["none", "0.700", "+0.000"]
     assert table[2].split() == ["mask", "0.720", "+0.020"]
     assert table[3].split() == ["combined:", "mask+translate", "0.750", "+0.050"]
+
+
+def test_long_tail_keeps_each_labels_share(script):
+    records = [{"label": "big", "i": i} for i in range(200)] + [{"label": "small", "i": i} for i in range(30)]
+    kept = script.long_tail(records, 0.05, seed=1)
+    assert sorted(record["label"] for record in kept) == ["big"] * 10 + ["small"] * 2
+    assert kept == script.long_tail(records, 0.05, seed=1)  # seeded
+    capped = script.long_tail(records, 1.0, cap=20)
+    assert len(capped) == 40 and len({(r["label"], r["i"]) for r in capped}) == 40
+
+
+def test_imbalance_experiment_runs_and_scores(script, monkeypatch, tmp_path, capsys):
+    from xdomain_tf.cli.main import build_parser
+
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"text": "t", "label": label, "domain": "debian"}) + "\n"
+                             for label in ["net"] * 6 + ["mail"] * 2 + ["hamradio"]))
+    monkeypatch.setattr(script, "imbalance_data", lambda out: {"train": train, "test": tmp_path / "test.jsonl"})
+    trained = {}
+    monkeypatch.setattr(script, "train_once", lambda run_dir, options: trained.setdefault(run_dir.name, options))
+    per_label = {"net": {"f1": 0.9, "support": 5}, "mail": {"f1": 0.5, "support": 3},
+                 "hamradio": {"f1": 0.0, "support": 2}}
+    monkeypatch.setattr(script, "evaluate_once", lambda run_dir, data, name: {"domains": {"debian": {
+        "macro_f1": 0.466, "accuracy": 0.6, "n": 10, "per_label": per_label}}})
+    script.main(["--out", str(tmp_path / "out"), "--experiments", "imbalance"])
+    assert sorted(trained) == ["imbalance-balanced_sampling", "imbalance-class_weights", "imbalance-none"]
+    parser = build_parser()
+    for name, options in trained.items():
+        args = parser.parse_args(["train", "--out", str(tmp_path / name), *map(str, options)])
+        assert (args.class_weights, args.label_sampling) == {
+            "imbalance-none": (None, None), "imbalance-class_weights": ("balanced", None),
+            "imbalance-balanced_sampling": (None, "balanced")}[name]  # None: the option's default
+    results = json.loads((tmp_path / "out" / "results.json").read_text())["imbalance"]
+    assert results["train_counts"] == {"net": 6, "mail": 2, "hamradio": 1}
+    assert results["none"]["worst_label"] == "hamradio" and results["none"]["worst_label_f1"] == 0.0
+    out = capsys.readouterr().out
+    assert "imbalance: 3 sections, 9 training examples (6 to 1 per section)" in out
+    assert "class_weights" in out and "hamradio" in out
