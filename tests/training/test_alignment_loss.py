@@ -1,6 +1,8 @@
 """Translation-pair alignment as an auxiliary loss of classifier fine-tuning (`align_pairs`)."""
 import json
 import pathlib
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -166,3 +168,34 @@ def test_bad_pairs_files_are_one_line(tmp_path, monkeypatch, capsys, content, me
                  "--align-pairs", "pairs.jsonl", "--out", "run"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def _two_replicas(tmp_path, pairs, out):
+    script = pathlib.Path(__file__).with_name("two_cpu_cli_script.py")
+    return subprocess.run(
+        [sys.executable, str(script), "train", "--train", str(FIXTURES / "train.jsonl"), "--init", "bert_tiny",
+         "--vocab-size", "300", "--seq-len", "32", "--batch-size", "16", "--learning-rate", "3e-3", "--epochs", "4",
+         "--verbose", "0", "--strategy", "mirrored", "--align-pairs", str(pairs), "--align-temperature", "0.1",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+
+
+def test_align_pairs_trains_on_two_replicas_through_the_cli(tmp_path):
+    pairs = write_pairs(tmp_path / "pairs.jsonl")
+    result = _two_replicas(tmp_path, pairs, tmp_path / "run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "alignment: 12 translation pairs (en-de 12), weight 1, temperature 0.1" in result.stdout
+    epochs = _history(tmp_path / "run")
+    assert epochs[-1]["align_loss"] < epochs[0]["align_loss"] and epochs[-1]["loss"] < epochs[0]["loss"]
+    # each replica's in-batch negatives are its own 6 pairs: the untrained loss is near log(6), not log(12)
+    assert abs(epochs[0]["align_loss"] - np.log(6)) < abs(epochs[0]["align_loss"] - np.log(12))
+    assert (tmp_path / "run" / "model.keras").is_file()
+    few = write_pairs(tmp_path / "few.jsonl", count=3)
+    refused = _two_replicas(tmp_path, few, tmp_path / "few-run")
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("xdomain-tf")]  # TF logs aside
+    assert refused.returncode == 2 and errors == [
+        f"xdomain-tf train: error: --align-pairs {few}: 3 pair(s); the in-batch contrastive loss needs at least 4 "
+        "(2 per replica, 2 replicas)"
+    ], refused.stderr[-3000:]
+    assert not (tmp_path / "few-run" / "model.keras").exists()

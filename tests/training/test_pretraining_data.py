@@ -1,6 +1,7 @@
 import collections
 
 import numpy as np
+import tensorflow as tf
 
 from pretraining_fixtures import VOCABULARY, write_corpus, write_pairs
 from xdomain_tf.text.preprocessor import Preprocessor
@@ -109,3 +110,26 @@ def test_contrastive_batches_hold_both_sides(tmp_path):
     assert source.decode().startswith("the ") and target.decode().startswith("der ")
     training = next(iter(contrastive_dataset(corpus, PREPROCESSOR, 4, training=True, seed=0)))
     assert training["source_token_ids"].shape[0] == 4
+
+
+def _context(pipelines, pipeline, replicas):
+    return tf.distribute.InputContext(num_input_pipelines=pipelines, input_pipeline_id=pipeline,
+                                      num_replicas_in_sync=replicas)
+
+
+def test_contrastive_batches_split_over_replicas_and_pipelines(tmp_path):
+    corpus = PretrainingCorpus.from_files([write_pairs(tmp_path / "p.jsonl", count=10)])
+    whole = [_numpy(b) for b in contrastive_dataset(corpus, PREPROCESSOR, 4, seed=1).take(3)]
+    # one pipeline feeding two replicas: each global batch becomes two slices of 2 rows, one width
+    sliced = [_numpy(b) for b in contrastive_dataset(corpus, PREPROCESSOR, 4, seed=1,
+                                                     input_context=_context(1, 0, 2)).take(6)]
+    assert [len(b["domain_id"]) for b in sliced] == [2] * 6
+    for batch, (first, second) in zip(whole, zip(sliced[::2], sliced[1::2])):
+        for key in batch:
+            np.testing.assert_array_equal(batch[key], np.concatenate([first[key], second[key]]))
+    # two pipelines (workers) of one replica each: half the batch each, drawn differently
+    workers = [[_numpy(b) for b in contrastive_dataset(corpus, PREPROCESSOR, 4, seed=1,
+                                                       input_context=_context(2, index, 2)).take(3)]
+               for index in range(2)]
+    assert [len(b["domain_id"]) for b in workers[0] + workers[1]] == [2] * 6
+    assert any(not np.array_equal(a["source_token_ids"], b["source_token_ids"]) for a, b in zip(*workers))

@@ -154,14 +154,10 @@ def make_dataset(
     service = DataService.resolve(data_service)  # a bad address or no dispatcher: fails before reading
     if service is not None:
         service.check()
-    shard, replicas, per_replica = (1, 0), 1, batch_size
-    if input_context is not None:
-        per_replica = input_context.get_per_replica_batch_size(batch_size)
-        shard = (input_context.num_input_pipelines, input_context.input_pipeline_id)
-        replicas = max(1, input_context.num_replicas_in_sync // input_context.num_input_pipelines)
-        # One batch for all replicas of this pipeline, split below, so that the replicas
-        # of a step get the same padded width.
-        batch_size = per_replica * replicas
+    shard, replicas, per_replica = replica_layout(input_context, batch_size)
+    # One batch for all replicas of this pipeline, split below, so that the replicas
+    # of a step get the same padded width.
+    batch_size = per_replica * replicas
     augmenter = None
     if augment:
         if not training:
@@ -194,7 +190,7 @@ def make_dataset(
     to_model = _model_io(label_space, multi_head, with_labels)
     dataset = batched.map(to_model, num_parallel_calls=tf.data.AUTOTUNE)
     if replicas > 1:
-        dataset = _split_for_replicas(dataset, replicas, per_replica)
+        dataset = split_for_replicas(dataset, replicas, per_replica)
     if service is not None:
         if training:
             # Each client-side repetition of a service dataset is a new job that starts
@@ -598,9 +594,55 @@ def _batch_and_pack(
     return batched.map(pack, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _split_for_replicas(dataset, replicas, per_replica):
-    # tf.distribute hands consecutive elements to a pipeline's replicas in turn, so each
-    # batch becomes `replicas` consecutive slices (the last ones may be short or empty).
+def replica_layout(input_context, batch_size):
+    """How one input pipeline feeds its replicas, for a global `batch_size`.
+
+    Args:
+        input_context: the `tf.distribute.InputContext` of the pipeline, or None (one
+            pipeline, one replica).
+        batch_size: the global batch size; it must divide evenly over the replicas.
+
+    Returns:
+        `(shard, replicas, per_replica)`: `shard` is `(number of pipelines, this
+        pipeline's index)`, `replicas` the replicas this pipeline feeds and `per_replica`
+        each replica's batch size. The pipeline batches `replicas * per_replica` examples
+        at a time and splits each batch with `split_for_replicas`.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> replica_layout(tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1,
+    ...                                           num_replicas_in_sync=4), 32)
+    ((2, 1), 2, 8)
+    >>> replica_layout(None, 32)
+    ((1, 0), 1, 32)
+    """
+    if input_context is None:
+        return (1, 0), 1, batch_size
+    per_replica = input_context.get_per_replica_batch_size(batch_size)
+    shard = (input_context.num_input_pipelines, input_context.input_pipeline_id)
+    return shard, max(1, input_context.num_replicas_in_sync // input_context.num_input_pipelines), per_replica
+
+
+def split_for_replicas(dataset, replicas, per_replica):
+    """Splits every batch of `dataset` into `replicas` consecutive slices of `per_replica` rows.
+
+    tf.distribute hands consecutive elements of a pipeline to its replicas in turn, so
+    the replicas of one step get slices of one batch (one padded width); the last
+    slices of a short batch may be short or empty.
+
+    Args:
+        dataset: a batched dataset (any structure of tensors with a batch axis).
+        replicas: the replicas the pipeline feeds (see `replica_layout`).
+        per_replica: rows per slice.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> batches = tf.data.Dataset.range(6).batch(3)
+    >>> [x.numpy().tolist() for x in split_for_replicas(batches, 2, 2)]
+    [[0, 1], [2], [3, 4], [5]]
+    """
     def split(*element):
         element = element[0] if len(element) == 1 else element
         return tf.data.Dataset.range(replicas).map(

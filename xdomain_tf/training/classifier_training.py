@@ -132,7 +132,9 @@ def _train(options, run, distribution, chief, log, extra_callbacks=(), extra_aug
             label_sampling=options.label_sampling, augment=augment, augment_seed=options.augment_seed,
             input_context=input_context, data_service=options.data_service,
         )
-        return data if pairs is None else _with_pairs(data, pairs, preprocessor, options)
+        if pairs is None:
+            return data
+        return _with_pairs(data, pairs, preprocessor, options, distribution.num_replicas_in_sync, input_context)
 
     if options.data_service:
         log(f"training input pipeline on the tf.data service {options.data_service}")
@@ -280,8 +282,7 @@ def _alignment_pairs(options, distribution, log):
 
     if options.align_pairs is None or not options.align_weight:
         return None
-    if distribution.num_replicas_in_sync > 1:
-        raise XDomainError("align_pairs trains on one replica (a pairs batch is not split across replicas yet)")
+    replicas = distribution.num_replicas_in_sync
     records = []
     for record, path, line in read_records(
         options.align_pairs, default_domain="pairs", require_label=False, on_error=options.on_error, with_location=True
@@ -291,29 +292,33 @@ def _alignment_pairs(options, distribution, log):
                             field="text_pair")
         records.append(record)
     corpus = PretrainingCorpus.from_records(records, group_by="lang")
-    if corpus.num_pairs() < 2:
+    if corpus.num_pairs() < 2 * replicas:
+        per_replica = f" (2 per replica, {replicas} replicas)" if replicas > 1 else ""
         raise XDomainError(f"align_pairs {options.align_pairs}: {corpus.num_pairs()} pair(s); the in-batch "
-                           "contrastive loss needs at least 2")
+                           f"contrastive loss needs at least {2 * replicas}{per_replica}")
     sizes = ", ".join(f"{group} {len(values)}" for group, values in corpus.pairs.items())
     log(f"alignment: {corpus.num_pairs()} translation pairs ({sizes}), weight {options.align_weight:g}, "
         f"temperature {options.align_temperature:g}")
     return corpus
 
 
-def _with_pairs(data, corpus, preprocessor, options):
+def _with_pairs(data, corpus, preprocessor, options, replicas=1, input_context=None):
     """Adds one batch of translation pairs to every training batch, as `features["align"]`.
 
     The pairs are their own stream rather than a source of the domain mixture: the
     classification batches stay exactly what they are without alignment, and every step
     gets a full batch of in-batch negatives. Within the stream, language pairs are drawn
     by the same temperature sampling (`alpha`) as the domains, shuffled and repeated
-    under `seed` (`contrastive_dataset`, as pretraining's contrastive objective).
+    under `seed` (`contrastive_dataset`, as pretraining's contrastive objective). Under
+    several replicas (`input_context` of this input pipeline) each replica gets its
+    slice of the global pairs batch beside its slice of the classification batch, and
+    its in-batch negatives are its own pairs.
     """
     from xdomain_tf.training.pretraining.input_pipelines import contrastive_dataset
 
-    batch_size = min(options.batch_size, corpus.num_pairs())
+    batch_size = min(options.batch_size, corpus.num_pairs() // replicas * replicas)
     pairs = contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=options.alpha,
-                                seed=options.seed, data_service=options.data_service)
+                                seed=options.seed, data_service=options.data_service, input_context=input_context)
     pairs = pairs.map(lambda batch: {key: value for key, value in batch.items() if key != "domain_id"})
     return tf.data.Dataset.zip(data, pairs).map(
         lambda batch, pair: ({**batch[0], ALIGN_INPUT: pair}, batch[1]), num_parallel_calls=tf.data.AUTOTUNE

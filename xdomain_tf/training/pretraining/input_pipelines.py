@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from xdomain_tf.data.data_service import DataService, shard_batches
 from xdomain_tf.data.label_space import LabelSpace
-from xdomain_tf.data.pipeline import make_dataset
+from xdomain_tf.data.pipeline import make_dataset, replica_layout, split_for_replicas
 from xdomain_tf.data.sampling import sampling_probabilities
 from xdomain_tf.errors import XDomainError
 
@@ -229,13 +229,17 @@ def causal_lm_dataset(
     return dataset.repeat() if training else dataset
 
 
-def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1.0, seed=0, data_service=None):
+def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1.0, seed=0, data_service=None,
+                        input_context=None):
     """Translation-pair batches (the `contrastive` part of a `PretrainingTrainer` batch).
 
     Training draws pair groups by temperature sampling, shuffles within each group and
     drops partial batches (every batch has `batch_size` in-batch negatives minus one).
     With `data_service` (`"grpc://HOST:PORT"` or a `DataService`), the batches are drawn
-    and tokenized on the tf.data service's workers (see `make_dataset`).
+    and tokenized on the tf.data service's workers (see `make_dataset`). With
+    `input_context` (a pipeline of `distribute_datasets_from_function`), `batch_size` is
+    the global batch: the pipeline yields one slice per replica (in-batch negatives are
+    the replica's own pairs) and draws under its own seed, so pipelines differ.
 
     Returns:
         A dataset of dicts: `source_token_ids`, `source_segment_ids`,
@@ -261,6 +265,9 @@ def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1
             "the contrastive objective needs translation pairs: records with text and text_pair "
             "(e.g. from `xdomain-tf data debian-pairs`)"
         )
+    (pipelines, pipeline), replicas, per_replica = replica_layout(input_context, batch_size)
+    if pipelines > 1:
+        seed = _derive(seed, "pipeline", pipeline)
     if training:
         parts, sizes = [], {}
         for index, (group, values) in enumerate(corpus.pairs.items()):
@@ -278,12 +285,12 @@ def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1
         dataset = tf.data.Dataset.sample_from_datasets(
             parts, weights=weights, seed=_derive(seed, "pair-mix"), rerandomize_each_iteration=True
         )
-        dataset = dataset.batch(batch_size, drop_remainder=True)
+        dataset = dataset.batch(per_replica * replicas, drop_remainder=True)
     else:
         sources, targets, group_ids = corpus.pair_rows()
         dataset = tf.data.Dataset.from_tensor_slices(
             {"source": sources, "target": targets, "domain_id": tf.constant(group_ids, tf.int32)}
-        ).batch(batch_size)
+        ).batch(per_replica * replicas)
 
     def tokenize(batch):
         features = {"domain_id": batch["domain_id"]}
@@ -296,6 +303,8 @@ def contrastive_dataset(corpus, preprocessor, batch_size, training=True, alpha=1
     if service is not None:
         dataset = shard_batches(dataset)  # each worker tokenizes its own batches
     dataset = dataset.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+    if replicas > 1:
+        dataset = split_for_replicas(dataset, replicas, per_replica)
     if service is not None:
         dataset = service.distribute(dataset, name=f"pairs-{'train' if training else 'eval'}-seed{seed}")
     return dataset.prefetch(tf.data.AUTOTUNE)
