@@ -30,7 +30,7 @@ def test_defaults(script):
 
 
 def test_frozen_all_skips_encoders_that_keep_alignment(script):
-    args = script.parse_args(["--encoders", "minilm,extended,aux,recommended"])
+    args = script.parse_args(["--encoders", "minilm,extended,aux,full,recommended"])
     assert args.frozen == ["minilm", "extended"]
     assert script.parse_args(["--frozen", "none"]).frozen == []
     assert script.parse_args(["--encoders", "minilm,align", "--frozen", "align,mlm"]).frozen == ["align"]
@@ -48,7 +48,8 @@ def test_languages_and_recommended_encoder(script):
     (["--languages", "en,de"], "--languages: en is the training language; give the target languages only"),
     (["--languages", " , "], "--languages: no language given (e.g. en,de,fr)"),
     (["--encoders", "minilm,best"], "--encoders: unknown encoder(s) best; known: minilm, mlm, align, contrastive, "
-                                    "extended, aux, recommended"),
+                                    "extended, aux, full, recommended"),
+    (["--encoders", "recommended", "--frozen", "recommended"], "--frozen: recommended fine-tune(s) with auxiliary"),
     (["--encoders", "minilm,aux", "--frozen", "minilm,aux"], "--frozen: aux fine-tune(s) with auxiliary alignment"),
     (["--in-language", "nope"], "--in-language: unknown encoder(s) nope"),
 ])
@@ -87,7 +88,7 @@ def test_summary_of_a_results_dict(script):
     }
 
 
-def test_recommended_extends_the_vocabulary_then_pretrains_from_it(script, monkeypatch, tmp_path):
+def test_full_extends_the_vocabulary_then_pretrains_from_it(script, monkeypatch, tmp_path):
     commands = []
 
     def fake_xdomain_tf(command):
@@ -99,20 +100,21 @@ def test_recommended_extends_the_vocabulary_then_pretrains_from_it(script, monke
         return ""
 
     monkeypatch.setattr(script, "xdomain_tf", fake_xdomain_tf)
-    args = script.parse_args(["--languages", "es,ru", "--encoders", "minilm,align,recommended", "--extend-add", "300"])
+    args = script.parse_args(["--languages", "es,ru", "--encoders", "minilm,align,full,recommended",
+                              "--extend-add", "300"])
     train = {lang: tmp_path / "data" / f"{lang}.jsonl" for lang in ("en", "es", "ru")}
     pairs = [str(tmp_path / "pairs-en-es.jsonl"), str(tmp_path / "pairs-en-ru.jsonl")]
     paths = script.encoder_paths(args, tmp_path, pairs, train)
     assert paths == {"minilm": "all-minilm-l6-v2", "align": str(tmp_path / "pretrain-align"),
-                     "recommended": str(tmp_path / "pretrain-recommended")}
-    align, extend, recommended = commands
+                     "full": str(tmp_path / "pretrain-full"), "recommended": "all-minilm-l6-v2"}
+    align, extend, full = commands
     assert extend[:3] == ["vocab", "extend", "--init"] and extend[3] == "all-minilm-l6-v2"
     assert extend[extend.index("--texts") + 1:extend.index("--add")] == [str(train["es"]), str(train["ru"])]
     assert extend[extend.index("--add") + 1] == "300"
     assert align[align.index("--init") + 1] == "all-minilm-l6-v2"
-    assert recommended[recommended.index("--init") + 1] == str(tmp_path / "vocab-extended")
-    assert recommended[recommended.index("--objective") + 1] == "mlm,contrastive"
-    assert recommended[recommended.index("--train") + 1:recommended.index("--group-by")] == pairs
+    assert full[full.index("--init") + 1] == str(tmp_path / "vocab-extended")
+    assert full[full.index("--objective") + 1] == "mlm,contrastive"
+    assert full[full.index("--train") + 1:full.index("--group-by")] == pairs
     # A second run skips every step that is done.
     assert script.encoder_paths(args, tmp_path, pairs, train) == paths and len(commands) == 3
 
@@ -135,9 +137,10 @@ def test_main_writes_the_summary(script, monkeypatch, tmp_path):
         script.main(["--languages", "de", "--encoders", "minilm", "--out", str(tmp_path)])
 
 
-def test_ablations_extended_and_aux(script, monkeypatch, tmp_path):
-    """`extended` is the extended model without pretraining; `aux` and `recommended` fine-tune
-    (in English and in-language) with every language's pairs in one --align-pairs file."""
+def test_ablations_extended_aux_full_and_recommended(script, monkeypatch, tmp_path):
+    """`extended` is the extended model without pretraining; `aux` and `full` fine-tune
+    (in English and in-language) with every language's pairs in one --align-pairs file;
+    `recommended` is `aux`: same runs, reported under both names."""
     commands = []
 
     def fake_xdomain_tf(command):
@@ -163,22 +166,23 @@ def test_ablations_extended_and_aux(script, monkeypatch, tmp_path):
         {"parameters": 1, "trainable_parameters": 1})[1])
     monkeypatch.setattr(script, "evaluate_once", lambda run_dir, data, name: {"domains": {"debian": {
         "macro_f1": 0.5, "accuracy": 0.5, "n": 3}}})
-    script.main(["--languages", "es,ru", "--encoders", "minilm,extended,aux,recommended", "--in-language",
-                 "recommended", "--out", str(tmp_path / "out")])
+    script.main(["--languages", "es,ru", "--encoders", "minilm,extended,aux,full,recommended", "--in-language",
+                 "full,recommended", "--out", str(tmp_path / "out")])
     trains = {command[command.index("--out") + 1].split("/")[-1]: command for command in commands
               if command[0] == "train"}
-    assert sorted(trains) == ["aux-en", "extended-en", "extended-en-frozen", "minilm-en", "minilm-en-frozen",
-                              "recommended-en", "recommended-es", "recommended-ru"]
+    assert sorted(trains) == ["aux-en", "aux-es", "aux-ru", "extended-en", "extended-en-frozen", "full-en",
+                              "full-es", "full-ru", "minilm-en", "minilm-en-frozen"]
     combined = tmp_path / "out" / "data" / "pairs-en-all.jsonl"
     assert combined.read_text() == pairs[0].read_text() + pairs[1].read_text()
     for name, command in trains.items():
-        expected = [str(combined)] if name.startswith(("aux", "recommended")) else []
+        expected = [str(combined)] if name.startswith(("aux", "full")) else []
         got = [command[i + 1] for i, part in enumerate(command) if part == "--align-pairs"]
         assert got == expected, name
     extended = str(tmp_path / "out" / "vocab-extended")
     assert trains["extended-en"][trains["extended-en"].index("--init") + 1] == extended
     assert trains["aux-en"][trains["aux-en"].index("--init") + 1] == "all-minilm-l6-v2"
-    assert trains["recommended-en"][trains["recommended-en"].index("--init") + 1] == str(
-        tmp_path / "out" / "pretrain-recommended")
+    assert trains["full-en"][trains["full-en"].index("--init") + 1] == str(tmp_path / "out" / "pretrain-full")
+    summary = json.loads((tmp_path / "out" / "results.json").read_text())["summary"]
+    assert summary["recommended"] == summary["aux"] | {"in_language": {"es": 0.5, "ru": 0.5}}
     pretrain = [command for command in commands if command[0] == "pretrain"]
     assert len(pretrain) == 1 and pretrain[0][pretrain[0].index("--init") + 1] == extended
